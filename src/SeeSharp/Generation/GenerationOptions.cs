@@ -37,6 +37,8 @@ public sealed record GenerationOptions
     public IReadOnlyList<string>? StopStrings { get; init; }
     /// <summary>Seed of the sampling random-number generator; the same seed gives the same tokens.</summary>
     public ulong? Seed { get; init; }
+    /// <summary>Keep the processed scores of every step in the result (transformers' <c>output_scores</c>).</summary>
+    public bool OutputScores { get; init; }
 }
 
 /// <summary>

@@ -1,0 +1,1 @@
+return await SeeSharp.Cli.CliApp.RunAsync(args);

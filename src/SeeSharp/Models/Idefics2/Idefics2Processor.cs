@@ -1,0 +1,102 @@
+using System.Text;
+using System.Text.Json;
+using SeeSharp.Processing;
+
+namespace SeeSharp.Models.Idefics2;
+
+/// <summary>
+/// transformers' <c>Idefics2Processor</c> (v4.45.2, processing_idefics2.py): each <c>&lt;image&gt;</c> of a prompt becomes
+/// <c>&lt;fake_token_around_image&gt;</c> + image_seq_len x <c>&lt;image&gt;</c> + <c>&lt;fake_token_around_image&gt;</c> (five times
+/// when the image processor splits images), doubled fake tokens are merged, and the prompts are tokenized with
+/// special tokens and padded on the left.
+/// </summary>
+public sealed class Idefics2Processor : Processor
+{
+    /// <summary>transformers' default <c>image_seq_len</c>.</summary>
+    public const int DefaultImageSeqLen = 64;
+    private const string FakeImageToken = "<fake_token_around_image>";
+    private const string ImageToken = "<image>";
+
+    /// <summary>Loads <c>processor_config.json</c>, <c>preprocessor_config.json</c>, the tokenizer and the template of a folder.</summary>
+    public Idefics2Processor(string folder) : base(folder)
+    {
+        ImageSeqLen = ReadImageSeqLen(folder);
+        ImageProcessor = Idefics2ImageProcessor.FromFolder(folder);
+    }
+
+    /// <summary>Image tokens per image (per crop when splitting).</summary>
+    public int ImageSeqLen { get; }
+
+    /// <summary>The image preprocessor (<c>preprocessor_config.json</c>).</summary>
+    public Idefics2ImageProcessor ImageProcessor { get; }
+
+    /// <summary>The prompt with every <c>&lt;image&gt;</c> expanded as the processor does it.</summary>
+    public string ExpandImageTokens(string prompt)
+    {
+        var one = FakeImageToken + string.Concat(Enumerable.Repeat(ImageToken, ImageSeqLen)) + FakeImageToken;
+        var imageString = ImageProcessor.DoImageSplitting ? string.Concat(Enumerable.Repeat(one, 5)) : one;
+        return prompt.Replace(ImageToken, imageString, StringComparison.Ordinal)
+                     .Replace(FakeImageToken + FakeImageToken, FakeImageToken, StringComparison.Ordinal);
+    }
+
+    /// <inheritdoc />
+    public override ModelInputs Process(IReadOnlyList<string> prompts, IReadOnlyList<IReadOnlyList<Image>> images)
+    {
+        if (prompts.Count == 0) throw new ArgumentException("no prompt to process");
+        if (images.Count != prompts.Count) throw new ArgumentException($"{prompts.Count} prompts but {images.Count} image lists");
+        var textCounts = prompts.Select(p => CountOccurrences(p, ImageToken)).ToList();
+        var imageCounts = images.Select(l => l.Count).ToList();
+        bool anyImages = imageCounts.Any(c => c > 0);
+        if (anyImages && !textCounts.SequenceEqual(imageCounts))
+            throw new ArgumentException($"The number of images in the text [{string.Join(", ", textCounts)}] and images [{string.Join(", ", imageCounts)}] should be the same.");
+        if (!anyImages && textCounts.Any(c => c > 0))
+            throw new ArgumentException($"the prompt holds {textCounts.Sum()} {ImageToken} placeholder(s) but no image was given");
+
+        var expanded = prompts.Select(ExpandImageTokens).ToList();
+        var rows = expanded.Select(p => Tokenizer.Encode(p, addSpecialTokens: true).Ids).ToList();
+        int length = rows.Max(r => r.Count);
+        long pad = 0;
+        if (rows.Any(r => r.Count != length))
+        {
+            pad = (Tokenizer.PadToken is string pt ? Tokenizer.TokenToId(pt) : null)
+                ?? throw new InvalidOperationException($"{Folder}: prompts of different lengths need padding, but the tokenizer has no pad token");
+        }
+        var ids = new long[rows.Count * length];
+        var mask = new long[rows.Count * length];
+        for (int b = 0; b < rows.Count; b++)
+        {
+            int offset = length - rows[b].Count; // left padding (tokenizer_config padding_side "left")
+            for (int i = 0; i < offset; i++) ids[b * length + i] = pad;
+            for (int i = 0; i < rows[b].Count; i++) { ids[b * length + offset + i] = rows[b][i]; mask[b * length + offset + i] = 1; }
+        }
+        PixelBatch? pixels = anyImages ? ImageProcessor.Preprocess(images.Select(l => (IReadOnlyList<Imaging.DecodedImage>)l.Select(Decode).ToList()).ToList()) : null;
+        return new ModelInputs(this, ids, mask, rows.Count, expanded, pixels);
+    }
+
+    private Imaging.DecodedImage Decode(Image image) => Imaging.ImageDecoder.Decode(image.Bytes, image.Source);
+
+    private static int CountOccurrences(string text, string token)
+    {
+        int n = 0;
+        for (int i = text.IndexOf(token, StringComparison.Ordinal); i >= 0; i = text.IndexOf(token, i + token.Length, StringComparison.Ordinal)) n++;
+        return n;
+    }
+
+    private static int ReadImageSeqLen(string folder)
+    {
+        var path = Path.Combine(folder, "processor_config.json");
+        if (!File.Exists(path)) return DefaultImageSeqLen;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            if (!doc.RootElement.TryGetProperty("image_seq_len", out var v)) return DefaultImageSeqLen;
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int n) || n < 1 || n > 65536)
+                throw new InvalidDataException($"{path}: image_seq_len must be a positive integer, got {v.GetRawText()}");
+            return n;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
+        }
+    }
+}
