@@ -28,8 +28,8 @@ public abstract class Processor
     public Tokenizer Tokenizer { get; }
 
     /// <summary>
-    /// Loads the processor of a local folder or Hub id (<c>org/name[@revision]</c>); only the small processor files are
-    /// fetched, never the weights.
+    /// Loads the processor of a local folder or Hub id (<c>org/name[@revision]</c>, resolved into the same cached
+    /// snapshot as the model).
     /// </summary>
     public static async Task<Processor> FromPretrainedAsync(string idOrFolder, HubOptions? hub = null, CancellationToken ct = default)
     {

@@ -52,7 +52,7 @@ public abstract class VisionModel : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(idOrFolder);
         if (Directory.Exists(idOrFolder)) return Path.GetFullPath(idOrFolder);
         IProgress<DownloadProgress>? downloads = progress is null ? null
-            : new Progress<DownloadProgress>(p => progress.Report(new LoadProgress("download", p.File, p.BytesDone, p.TotalBytes)));
+            : new SyncReport(p => progress.Report(new LoadProgress("download", p.File, p.BytesDone, p.TotalBytes)));
         return await ModelLocator.ResolveAsync(idOrFolder, hub, downloads, ct).ConfigureAwait(false);
     }
 
@@ -242,4 +242,10 @@ public abstract class VisionModel : IDisposable
         }
         public void Dispose() { }
     }
+}
+
+/// <summary>Forwards download progress on the reporting thread, in order.</summary>
+file sealed class SyncReport(Action<DownloadProgress> report) : IProgress<DownloadProgress>
+{
+    public void Report(DownloadProgress value) => report(value);
 }
