@@ -149,7 +149,7 @@ internal sealed class NormalizedString
     /// </summary>
     public void Normalize(NormalizationForm form)
     {
-        if (Text.IsNormalized(form)) return;
+        if (Unicode.UnicodeNormalization.Normalize(Text, form) == Text) return;
         var sb = new StringBuilder(Text.Length);
         var align = new List<(int, int)>(Text.Length);
         var inStarts = new List<int>();
@@ -159,9 +159,7 @@ internal sealed class NormalizedString
             int j = i + ScalarLen(Text, i);
             while (j < Text.Length && IsClusterContinuation(Text, j)) j += ScalarLen(Text, j);
             var chunk = Text.Substring(i, j - i);
-            string norm;
-            try { norm = chunk.Normalize(form); }
-            catch (ArgumentException) { norm = chunk; } // lone surrogates: leave as they are
+            var norm = Unicode.UnicodeNormalization.Normalize(chunk, form);
             inStarts.Clear();
             for (int k = i; k < j; k += ScalarLen(Text, k)) inStarts.Add(k);
             int outIdx = 0;
