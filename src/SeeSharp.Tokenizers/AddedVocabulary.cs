@@ -58,8 +58,20 @@ internal sealed class AddedVocabulary
     public string? IdToToken(int id) => _byId.TryGetValue(id, out var t) ? t.Content : null;
     public bool IsSpecialToken(string token) => _byContent.TryGetValue(token, out var t) && t.Special;
 
-    public void SplitRaw(List<PieceSplit> splits) => SplitWith(splits, _raw);
-    public void SplitNormalized(List<PieceSplit> splits) => SplitWith(splits, _normalized);
+    /// <summary>
+    /// Rust <c>extract_and_normalize</c>: split the raw text on non-normalized added tokens, normalize the other
+    /// pieces, split those on normalized added tokens. Empty pieces are dropped.
+    /// </summary>
+    public List<PieceSplit> ExtractAndNormalize(Normalizer? normalizer, string text)
+    {
+        var splits = new List<PieceSplit>();
+        if (text.Length > 0) splits.Add(new PieceSplit(NormalizedString.FromOriginal(text, 0, text.Length)));
+        SplitWith(splits, _raw);
+        foreach (var sp in splits) if (sp.Tokens is null) normalizer?.Normalize(sp.N);
+        splits.RemoveAll(sp => sp.Tokens is null && sp.N.IsEmpty);
+        SplitWith(splits, _normalized);
+        return splits;
+    }
 
     private static void SplitWith(List<PieceSplit> splits, Matcher m)
     {

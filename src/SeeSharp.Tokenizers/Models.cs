@@ -20,12 +20,14 @@ internal abstract class Model
         else if (n.Opt("merges") is not null) type = "BPE";
         else if (n.Opt("continuing_subword_prefix") is not null || n.Opt("max_input_chars_per_word") is not null) type = "WordPiece";
         else if (n.Opt("vocab") is { Kind: JsonValueKind.Array }) type = "Unigram";
+        else if (n.Opt("vocab") is not null && n.Opt("unk_token") is not null) type = "WordLevel";
         else throw n.Error("model has no 'type' and its fields match no known model");
         return type switch
         {
             "BPE" => BpeModel.Load(n),
             "WordPiece" => WordPieceModel.Load(n),
             "Unigram" => UnigramModel.Load(n),
+            "WordLevel" => WordLevelModel.Load(n),
             _ => throw new TokenizerFormatException(n.File, n.Path + ".type", $"unknown or unsupported model type '{type}'"),
         };
     }
@@ -297,9 +299,11 @@ internal sealed class UnigramModel : Model
     private readonly double _unkScore;
     private readonly int _maxPieceLen;
 
-    private UnigramModel(string[] pieces, double[] scores, int unkId, bool byteFallback)
+    private readonly bool _fuseUnk;
+
+    private UnigramModel(string[] pieces, double[] scores, int unkId, bool byteFallback, bool fuseUnk)
     {
-        _pieces = pieces; _scores = scores; _unkId = unkId; _byteFallback = byteFallback;
+        _pieces = pieces; _scores = scores; _unkId = unkId; _byteFallback = byteFallback; _fuseUnk = fuseUnk;
         double min = double.MaxValue;
         for (int i = 0; i < pieces.Length; i++)
         {
@@ -325,7 +329,7 @@ internal sealed class UnigramModel : Model
         }
         int unk = n.Opt("unk_id")?.Int() ?? -1;
         if (unk >= pieces.Length) throw new TokenizerFormatException(n.File, n.Path + ".unk_id", $"unk_id {unk} outside the vocab ({pieces.Length})");
-        return new UnigramModel(pieces, scores, unk, n.OptBool("byte_fallback", false));
+        return new UnigramModel(pieces, scores, unk, n.OptBool("byte_fallback", false), n.OptBool("fuse_unk", true));
     }
 
     public override int? TokenToId(string token) => _vocab.TryGetValue(token, out var id) ? id : null;
@@ -370,28 +374,62 @@ internal sealed class UnigramModel : Model
             e = b.Start;
         }
         rev.Reverse();
-        var result = new List<Token>();
-        foreach (var (s, e, id) in rev)
+        // fuse consecutive unknown pieces into one string (Rust fuse_unk, on by default for Unigram)
+        var pieces = new List<(int Start, int End)>();
+        for (int k = 0; k < rev.Count; k++)
         {
-            if (id == _unkId || id < 0)
+            var (s, e, id) = rev[k];
+            bool unk = id == _unkId || id < 0;
+            if (unk && _fuseUnk && pieces.Count > 0 && k > 0 && (rev[k - 1].Id == _unkId || rev[k - 1].Id < 0))
+                pieces[^1] = (pieces[^1].Start, e);
+            else pieces.Add((s, e));
+        }
+        var result = new List<Token>();
+        foreach (var (s, e) in pieces)
+        {
+            var str = text[s..e];
+            if (_vocab.TryGetValue(str, out var id)) { result.Add(new Token(id, str, s, e)); continue; }
+            if (_byteFallback)
             {
-                if (_byteFallback)
+                var bytes = System.Text.Encoding.UTF8.GetBytes(str);
+                var ids = bytes.Select(b => _vocab.TryGetValue(ByteToken(b), out var bid) ? bid : -1).ToArray();
+                if (ids.All(x => x >= 0))
                 {
-                    var bytes = System.Text.Encoding.UTF8.GetBytes(text[s..e]);
-                    var ids = bytes.Select(b => _vocab.TryGetValue(ByteToken(b), out var bid) ? bid : -1).ToArray();
-                    if (ids.All(x => x >= 0))
-                    {
-                        foreach (var bid in ids) result.Add(new Token(bid, _pieces[bid], s, e));
-                        continue;
-                    }
+                    foreach (var bid in ids) result.Add(new Token(bid, _pieces[bid], s, e));
+                    continue;
                 }
-                if (_unkId < 0) throw new InvalidOperationException("Unigram model has no unk_id and met an unknown piece");
-                if (result.Count > 0 && result[^1].Id == _unkId && result[^1].End == s)
-                    result[^1] = result[^1] with { End = e };
-                else result.Add(new Token(_unkId, _pieces[_unkId], s, e));
             }
-            else result.Add(new Token(id, _pieces[id], s, e));
+            if (_unkId < 0) throw new InvalidOperationException($"Unigram model has no unk_id and cannot encode '{str}'");
+            result.Add(new Token(_unkId, str, s, e)); // Rust keeps the text as the token string
         }
         return result;
+    }
+}
+
+/// <summary>WordLevel: the whole pre-token is looked up, else the unk token.</summary>
+internal sealed class WordLevelModel : Model
+{
+    private readonly Dictionary<string, int> _vocab;
+    private readonly string[] _vocabR;
+    private readonly string _unk;
+
+    private WordLevelModel(Dictionary<string, int> vocab, string[] vocabR, string unk) { _vocab = vocab; _vocabR = vocabR; _unk = unk; }
+
+    public static new WordLevelModel Load(JNode n)
+    {
+        var (vocab, r) = LoadVocabObject(n.Req("vocab"));
+        return new WordLevelModel(vocab, r, n.OptStr("unk_token") ?? "<unk>");
+    }
+
+    public override int? TokenToId(string token) => _vocab.TryGetValue(token, out var id) ? id : null;
+    public override string? IdToToken(int id) => id >= 0 && id < _vocabR.Length ? _vocabR[id] : null;
+    public override IEnumerable<KeyValuePair<string, int>> Vocab => _vocab;
+    public override int VocabSize => _vocab.Count;
+
+    public override List<Token> Tokenize(string text)
+    {
+        if (_vocab.TryGetValue(text, out var id)) return [new Token(id, text, 0, text.Length)];
+        if (_vocab.TryGetValue(_unk, out var unk)) return [new Token(unk, _unk, 0, text.Length)];
+        throw new InvalidOperationException($"WordLevel: '{text}' is not in the vocabulary and unk_token '{_unk}' is missing");
     }
 }

@@ -230,10 +230,11 @@ internal sealed class NormalizedString
                 }
             case SplitBehavior.Contiguous:
                 {
+                    // Rust merges every run of equal flags (consecutive non-matches too, as inverted patterns give)
                     bool prevMatch = false;
                     foreach (var p in parts)
                     {
-                        if (p.IsMatch && prevMatch && outRanges.Count > 0) outRanges[^1] = (outRanges[^1].Item1, p.End);
+                        if (p.IsMatch == prevMatch && outRanges.Count > 0) outRanges[^1] = (outRanges[^1].Item1, p.End);
                         else outRanges.Add((p.Start, p.End));
                         prevMatch = p.IsMatch;
                     }

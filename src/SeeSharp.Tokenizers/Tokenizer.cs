@@ -88,6 +88,11 @@ public sealed class Tokenizer
         return File.ReadAllBytes(path);
     }
 
+    /// <summary>Loads from JSON text in memory (<paramref name="name"/> is used in error messages).</summary>
+    internal static Tokenizer FromJson(string tokenizerJson, string? configJson = null, string name = "tokenizer.json") =>
+        Load(name, System.Text.Encoding.UTF8.GetBytes(tokenizerJson), configJson is null ? null : "tokenizer_config.json",
+            configJson is null ? null : System.Text.Encoding.UTF8.GetBytes(configJson));
+
     internal static Tokenizer Load(string file, byte[] json, string? cfgFile, byte[]? cfgJson)
     {
         using var doc = JNode.Parse(file, json);
@@ -188,12 +193,7 @@ public sealed class Tokenizer
     public Encoding Encode(string text, bool addSpecialTokens = true)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var splits = new List<PieceSplit>();
-        if (text.Length > 0) splits.Add(new PieceSplit(NormalizedString.FromOriginal(text, 0, text.Length)));
-        _added.SplitRaw(splits);
-        foreach (var sp in splits) if (sp.Tokens is null) _normalizer?.Normalize(sp.N);
-        splits.RemoveAll(sp => sp.Tokens is null && sp.N.IsEmpty);
-        _added.SplitNormalized(splits);
+        var splits = _added.ExtractAndNormalize(_normalizer, text);
         _preTokenizer?.PreTokenize(splits);
 
         var toks = new List<EncToken>();
