@@ -27,6 +27,9 @@ internal sealed class AddedVocabulary
 
     public IReadOnlyDictionary<int, AddedToken> ById => _byId;
 
+    /// <summary>transformers' <c>split_special_tokens</c> (Rust <c>encode_special_tokens</c>): special tokens in the text are not matched.</summary>
+    public bool EncodeSpecialTokens { get; set; }
+
     public void Add(AddedToken t)
     {
         if (_byContent.ContainsKey(t.Content) || _byId.ContainsKey(t.Id)) return;
@@ -73,9 +76,10 @@ internal sealed class AddedVocabulary
         return splits;
     }
 
-    private static void SplitWith(List<PieceSplit> splits, Matcher m)
+    private void SplitWith(List<PieceSplit> splits, Matcher m)
     {
         if (m.IsEmpty) return;
+        bool encodeSpecial = EncodeSpecialTokens;
         var result = new List<PieceSplit>(splits.Count);
         foreach (var sp in splits)
         {
@@ -86,6 +90,7 @@ internal sealed class AddedVocabulary
             {
                 int start = ms, stop = me;
                 if (start < startOffset) continue; // overlaps an rstrip-extended previous match
+                if (encodeSpecial && tok.Special) continue;
                 if (tok.SingleWord)
                 {
                     bool startOk = start == 0 || !IsWordChar(text, start - 1, before: true);

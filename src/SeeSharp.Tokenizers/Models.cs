@@ -154,8 +154,6 @@ internal sealed class BpeModel : Model
         var syms = new List<Symbol>(w.Length);
         int unkId = -1;
         bool haveUnk = _unkToken is not null && _vocab.TryGetValue(_unkToken, out unkId);
-        if (_unkToken is not null && !haveUnk)
-            throw new InvalidOperationException($"BPE unk_token '{_unkToken}' is not in the vocabulary");
         bool prevUnk = false;
         for (int i = 0; i < w.Length;)
         {
@@ -178,11 +176,13 @@ internal sealed class BpeModel : Model
                     if (bytes.All(b => _byteIds[b] >= 0))
                     {
                         // every byte token spans the whole char: UTF-16 offsets cannot split it
-                        foreach (var b in bytes) syms.Add(new Symbol { Id = _byteIds[b], Start = i, Len = n, Prev = -2 });
+                        foreach (var b in bytes) syms.Add(new Symbol { Id = _byteIds[b], Start = i, Len = n });
                         done = true;
                         prevUnk = false;
                     }
                 }
+                if (!done && _unkToken is not null && !haveUnk)
+                    throw new InvalidOperationException($"BPE: '{w.Substring(i, n)}' is not in the vocabulary and unk_token '{_unkToken}' is missing from it too");
                 if (!done && haveUnk)
                 {
                     if (_fuseUnk && prevUnk)
@@ -199,8 +199,6 @@ internal sealed class BpeModel : Model
         }
         int count = syms.Count;
         var arr = syms.ToArray();
-        // byte-fallback symbols (Prev == -2) never merge: Rust marks them as such by giving them no merge pair
-        // entries other than those in the merges table, which we honour below like any other symbol.
         for (int k = 0; k < count; k++) { arr[k].Prev = k - 1; arr[k].Next = k + 1 < count ? k + 1 : -1; }
 
         // 2. merges by rank (then leftmost), with a priority queue: O(n log n) per word

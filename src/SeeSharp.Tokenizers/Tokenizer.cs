@@ -131,31 +131,37 @@ public sealed class Tokenizer
             cleanUp = c.OptBool("clean_up_tokenization_spaces", false);
             if (c.Opt("model_max_length") is { } ml && ml.Kind == JsonValueKind.Number)
                 maxLen = ml.El.TryGetInt32(out var m) ? m : int.MaxValue; // transformers writes 1e30 for "no limit"
+            added.EncodeSpecialTokens = c.OptBool("split_special_tokens", false);
             addBos = c.Opt("add_bos_token")?.Bool();
             addEos = c.Opt("add_eos_token")?.Bool();
             foreach (var key in new[] { "bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token" })
                 if (c.Opt(key) is { } tn) specialMap[key] = tn.Kind == JsonValueKind.String ? tn.Str() : tn.Req("content").Str();
-            // transformers' LlamaTokenizerFast rebuilds the post-processor from add_bos_token / add_eos_token.
+            // transformers' LlamaTokenizerFast / GemmaTokenizerFast always rebuild the post-processor from
+            // add_bos_token (default true) / add_eos_token (default false) and the class's default bos/eos tokens.
             var cls = c.OptStr("tokenizer_class");
-            if (cls is "LlamaTokenizer" or "LlamaTokenizerFast" or "GemmaTokenizer" or "GemmaTokenizerFast" && (addBos is not null || addEos is not null))
-                post = BuildLlamaTemplate(c, added, model, specialMap, addBos ?? true, addEos ?? false) ?? post;
+            if (cls is "LlamaTokenizer" or "LlamaTokenizerFast" or "CodeLlamaTokenizer" or "CodeLlamaTokenizerFast")
+                post = BuildLlamaTemplate(c, added, model, specialMap, addBos ?? true, addEos ?? false, "<s>", "</s>");
+            else if (cls is "GemmaTokenizer" or "GemmaTokenizerFast")
+                post = BuildLlamaTemplate(c, added, model, specialMap, addBos ?? true, addEos ?? false, "<bos>", "<eos>");
         }
         added.Build(normalizer);
         return new Tokenizer(normalizer, pre, model, post, decoder, added, cleanUp, specialMap, maxLen, addBos, addEos);
     }
 
-    private static PostProcessor? BuildLlamaTemplate(JNode cfg, AddedVocabulary added, Model model, Dictionary<string, string> map, bool addBos, bool addEos)
+    private static TemplateProcessor BuildLlamaTemplate(JNode cfg, AddedVocabulary added, Model model, Dictionary<string, string> map,
+        bool addBos, bool addEos, string defaultBos, string defaultEos)
     {
         var single = new List<(bool, int, int[], string[])>();
-        (int[], string[])? Special(string key)
+        (bool, int, int[], string[]) Special(string key, string dflt)
         {
-            if (!map.TryGetValue(key, out var tok)) throw new TokenizerFormatException(cfg.File, "$." + key, $"add_{key} is true but {key} is not set");
-            var id = added.TokenToId(tok) ?? model.TokenToId(tok) ?? throw new TokenizerFormatException(cfg.File, "$." + key, $"'{tok}' is not in the vocabulary");
-            return ([id], [tok]);
+            var tok = map.GetValueOrDefault(key, dflt);
+            var id = added.TokenToId(tok) ?? model.TokenToId(tok)
+                ?? throw new TokenizerFormatException(cfg.File, "$." + key, $"add_{key} is true but its token '{tok}' is not in the vocabulary");
+            return (false, 0, [id], [tok]);
         }
-        if (addBos) { var b = Special("bos_token")!.Value; single.Add((false, 0, b.Item1, b.Item2)); }
+        if (addBos) single.Add(Special("bos_token", defaultBos));
         single.Add((true, 0, [], []));
-        if (addEos) { var e = Special("eos_token")!.Value; single.Add((false, 0, e.Item1, e.Item2)); }
+        if (addEos) single.Add(Special("eos_token", defaultEos));
         return new TemplateProcessor(single);
     }
 

@@ -100,4 +100,33 @@ public class StreamingTests
         Assert.Equal("Hello world, how are you?", Stream(tok, ids, skip: true, chunks));
         Assert.Equal("Hello", chunks.First(c => c.Length > 0));
     }
+
+    [Theory]
+    [InlineData("mistral_v01")]
+    [InlineData("idefics2_like")]
+    [InlineData("qwen3")]
+    [InlineData("llama3")]
+    public void RandomIdSequences_StreamEqualsDecode(string name)
+    {
+        // Property test (seeded): random mixes of byte tokens, special tokens, ordinary pieces and ids of real text.
+        var tok = FixtureData.Tok(name);
+        var rng = new Random(1234);
+        var pool = new List<int>();
+        for (int b = 0; b < 256; b++) if (tok.TokenToId($"<0x{b:X2}>") is int bid) pool.Add(bid);
+        for (int b = 0; b < 256; b++) if (tok.TokenToId(((char)ByteLevel.ByteToChar[b]).ToString()) is int cid) pool.Add(cid);
+        foreach (var c in FixtureData.Cases(name)) pool.AddRange(FixtureData.Ints(c.GetProperty("ids_add_special")));
+        for (int k = 0; k < 200; k++) pool.Add(rng.Next(tok.VocabSize));
+        for (int trial = 0; trial < 300; trial++)
+        {
+            var ids = Enumerable.Range(0, rng.Next(1, 24)).Select(_ => pool[rng.Next(pool.Count)]).ToArray();
+            foreach (var skip in new[] { true, false })
+            {
+                var chunks = new List<string>();
+                var full = tok.Decode(ids, skip, cleanUpTokenizationSpaces: false);
+                var streamed = Stream(tok, ids, skip, chunks);
+                Assert.True(full == streamed, $"ids [{string.Join(",", ids)}] skip={skip}: full '{full}' streamed '{streamed}'");
+                foreach (var c in chunks) AssertNoBrokenText(c, full);
+            }
+        }
+    }
 }
