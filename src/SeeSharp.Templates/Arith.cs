@@ -16,8 +16,8 @@ internal static class Arith
 
     public static object? Neg(object? v) => v switch
     {
-        long l => l == long.MinValue ? throw Overflow() : -l,
-        double d => -d,
+        long l => l == long.MinValue ? throw Overflow() : (object)(-l),
+        double d => (object)(-d),
         bool b => b ? -1L : 0L,
         Undefined u => throw u.Fail(),
         _ => throw PyOps.TypeError($"bad operand type for unary -: '{PyOps.TypeName(v)}'"),
@@ -26,7 +26,7 @@ internal static class Arith
     public static object? Pos(object? v) => v switch
     {
         long or double => v,
-        bool b => b ? 1L : 0L,
+        bool b => (object)(b ? 1L : 0L),
         Undefined u => throw u.Fail(),
         _ => throw PyOps.TypeError($"bad operand type for unary +: '{PyOps.TypeName(v)}'"),
     };

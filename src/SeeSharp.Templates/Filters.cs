@@ -88,8 +88,8 @@ internal static partial class Filters
             case "abs":
                 return v switch
                 {
-                    long l => l == long.MinValue ? throw new TemplateException("OverflowError", "integer result does not fit in 64 bits") : Math.Abs(l),
-                    double d => Math.Abs(d),
+                    long l => l == long.MinValue ? throw new TemplateException("OverflowError", "integer result does not fit in 64 bits") : (object)Math.Abs(l),
+                    double d => (object)Math.Abs(d),
                     bool b => b ? 1L : 0L,
                     Undefined u => throw u.Fail(),
                     _ => throw PyOps.TypeError($"bad operand type for abs(): '{PyOps.TypeName(v)}'"),

@@ -5,20 +5,30 @@ namespace SeeSharp.Templates;
 
 internal sealed class Scope(Scope? parent)
 {
-    private readonly Dictionary<string, object?> _vars = new();
+    // Loop scopes hold one or two names (target, loop): keep those inline, spill to a dictionary after that.
+    private string? _n0, _n1;
+    private object? _v0, _v1;
+    private Dictionary<string, object?>? _vars;
     public Scope? Parent { get; } = parent;
 
     public bool TryGet(string name, out object? value)
     {
         for (var s = this; s is not null; s = s.Parent)
         {
-            if (s._vars.TryGetValue(name, out value)) return true;
+            if (s._n0 == name) { value = s._v0; return true; }
+            if (s._n1 == name) { value = s._v1; return true; }
+            if (s._vars is not null && s._vars.TryGetValue(name, out value)) return true;
         }
         value = null;
         return false;
     }
 
-    public void Set(string name, object? value) => _vars[name] = value;
+    public void Set(string name, object? value)
+    {
+        if (_n0 is null || _n0 == name) { _n0 = name; _v0 = value; return; }
+        if (_n1 is null || _n1 == name) { _n1 = name; _v1 = value; return; }
+        (_vars ??= new Dictionary<string, object?>())[name] = value;
+    }
 }
 
 /// <summary>Render output with the <see cref="TemplateLimits.MaxOutputLength"/> check.</summary>

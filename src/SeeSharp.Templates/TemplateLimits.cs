@@ -23,7 +23,7 @@ public sealed record TemplateLimits
     /// Total work of one render: every loop iteration, macro call and item visited by a filter, test or method
     /// (join, map, sort, split, ...) counts one.
     /// </summary>
-    public long MaxIterations { get; init; } = 2_000_000;
+    public long MaxIterations { get; init; } = 1_000_000;
 
     /// <summary>Longest rendered output, in chars (also bounds block-set and filter-block bodies).</summary>
     public int MaxOutputLength { get; init; } = 4 << 20;
