@@ -69,39 +69,8 @@ public sealed class Idefics2ImageProcessor
     public PixelBatch Preprocess(IReadOnlyList<IReadOnlyList<RasterImage>> samples, bool? doImageSplitting = null)
     {
         var prepared = PrepareImages(samples, doImageSplitting ?? Config.DoImageSplitting);
-        int batch = prepared.Count;
-        int slots = prepared.Max(s => s.Count);
-        int maxH = prepared.SelectMany(s => s).Max(i => i.Height);
-        int maxW = prepared.SelectMany(s => s).Max(i => i.Width);
-        if (!Config.DoPad && prepared.SelectMany(s => s).Any(i => i.Height != maxH || i.Width != maxW || prepared.Any(s => s.Count != slots)))
-            throw new ArgumentException(
-                "do_pad is false but the images (after resizing) differ in size or the samples in image count; transformers then returns ragged lists, which a PixelBatch cannot hold");
-
-        long plane = (long)maxH * maxW;
-        long total = (long)batch * slots * PixelBatch.Channels * plane;
-        if (total > Array.MaxLength)
-            throw new ArgumentException($"pixel batch [{batch}, {slots}, 3, {maxH}, {maxW}] has {total} values, more than one buffer can hold");
-
-        var values = new float[total];                       // [B, N, 3, H, W], zero = padding
-        var mask = new byte[(long)batch * slots * plane];    // [B, N, H, W]
-        double? rescale = Config.DoRescale ? Config.RescaleFactor : null;
-        float[]? mean = Config.DoNormalize ? Config.ImageMean.Select(m => (float)m).ToArray() : null; // np.array(mean, dtype=float32)
-        float[]? std = Config.DoNormalize ? Config.ImageStd.Select(s => (float)s).ToArray() : null;
-        var real = new int[batch];
-        for (int b = 0; b < batch; b++)
-        {
-            real[b] = prepared[b].Count;
-            for (int n = 0; n < prepared[b].Count; n++)
-            {
-                var image = prepared[b][n];
-                long slot = (long)b * slots + n;
-                ImageTensor.WriteChw(image, rescale, mean, std,
-                    values.AsSpan((int)(slot * PixelBatch.Channels * plane), (int)(PixelBatch.Channels * plane)), maxH, maxW);
-                for (int y = 0; y < image.Height; y++)
-                    mask.AsSpan((int)(slot * plane + (long)y * maxW), image.Width).Fill(1);
-            }
-        }
-        return new PixelBatch(values, mask, batch, slots, maxH, maxW, real);
+        return PixelBatchBuilder.Build(prepared, Config.DoPad, Config.DoRescale ? Config.RescaleFactor : null,
+            Config.DoNormalize ? Config.ImageMean : null, Config.DoNormalize ? Config.ImageStd : null);
     }
 
     /// <summary>The uint8 RGB images right before rescale/normalize, per sample, in processing order (crops 0..3 then the full image).</summary>
