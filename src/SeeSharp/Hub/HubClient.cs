@@ -524,8 +524,7 @@ public sealed partial class HubClient : IDisposable
             if (status is >= 300 and <= 399 && location is not null && !location.IsAbsoluteUri)
             {
                 if (hop >= MaxRedirects) throw new HubException($"Too many redirects from {ResolveUrl(cache.RepoId, revision, file)}.");
-                var target = new Uri(url, location);
-                url = new UriBuilder(url) { Path = target.AbsolutePath, Query = target.Query }.Uri;
+                url = Redirect(url, location);   // same host: a renamed repo or the Hub's resolve cache
                 continue;
             }
             string? commit = Header(response, "X-Repo-Commit");
@@ -551,7 +550,7 @@ public sealed partial class HubClient : IDisposable
             HubCache.ValidateServerName(etag, "ETag", url.ToString());
             if (sizeText is null || !long.TryParse(sizeText, out long size) || size < 0)
                 throw new HubException($"{url} sent no usable size (X-Linked-Size / Content-Length: '{sizeText}').");
-            Uri contentUrl = status is >= 300 and <= 399 && location is not null ? location : url;
+            Uri contentUrl = status is >= 300 and <= 399 && location is not null ? Redirect(url, location) : url;
             return new FileMetadata(commit, etag, size, contentUrl);
         }
     }
@@ -623,6 +622,15 @@ public sealed partial class HubClient : IDisposable
         }
     }
 
+    /// <summary>Target of a redirect, relative ones resolved against <paramref name="from"/>; only http(s).</summary>
+    private static Uri Redirect(Uri from, Uri location)
+    {
+        var target = location.IsAbsoluteUri ? location : new Uri(from, location);
+        if (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps)
+            throw new HubException($"{from} redirected to '{location}', which is not an http(s) URL.");
+        return target;
+    }
+
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault()
         : response.Content.Headers.TryGetValues(name, out values) ? values.FirstOrDefault() : null;
@@ -643,7 +651,7 @@ public sealed partial class HubClient : IDisposable
             {
                 response.Dispose();
                 if (hop >= MaxRedirects) throw new HubException($"Too many redirects from {url}.");
-                url = location.IsAbsoluteUri ? location : new Uri(url, location);
+                url = Redirect(url, location);
                 continue;
             }
             return response;
