@@ -375,6 +375,7 @@ public sealed partial class HubClient : IDisposable
         {
             long have = fs.Length;
             if (have > meta.Size) { fs.SetLength(0); have = 0; }
+            EnsureDiskSpace(incomplete, meta.Size - have, file, cache.RepoId);
             if (sha is not null && have > 0) await HashPrefixAsync(fs, have, sha, buffer, ct).ConfigureAwait(false);
             fs.Position = have;
 
@@ -472,6 +473,26 @@ public sealed partial class HubClient : IDisposable
             return new HubIntegrityException($"Download of '{file}' from repo '{cache.RepoId}' (commit {meta.Commit}) " +
                 $"is corrupt: {what}. The partial file was deleted; try again.");
         }
+    }
+
+    /// <summary>Fails before downloading when the cache's file system has less room than the rest of the file needs
+    /// (huggingface_hub only warns; a hostile or wrong size must not fill the disk).</summary>
+    private static void EnsureDiskSpace(string path, long needed, string file, string repoId)
+    {
+        long free;
+        try
+        {
+            string full = Path.GetFullPath(path);
+            string where = OperatingSystem.IsWindows() ? Path.GetPathRoot(full)! : Path.GetDirectoryName(full)!;
+            free = new DriveInfo(where).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return;   // unknown: let the write fail if it must
+        }
+        if (free < needed)
+            throw new HubException($"Not enough disk space for '{file}' of repo '{repoId}': {needed} more bytes are " +
+                $"needed and {free} are free where the cache is ({Path.GetDirectoryName(path)}).");
     }
 
     private static void Restart(FileStream fs, IncrementalHash? sha, ref long have)

@@ -241,4 +241,19 @@ public sealed class HubFaultTests
             new FileInfo(Path.Combine(folder, "config.json")).LinkTarget);
         Assert.Contains(ctx.Hub.HubRequests, r => r.Path.StartsWith("/api/resolve-cache/", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Announced_size_larger_than_the_free_disk_fails_before_downloading()
+    {
+        using var ctx = new HubTestContext();
+        ctx.Hub.HubFault = (req, resp) =>
+        {
+            int i = resp.Headers.FindIndex(h => h.Name == "X-Linked-Size");
+            if (i >= 0) resp.Headers[i] = ("X-Linked-Size", (long.MaxValue / 2).ToString());
+            return resp;
+        };
+        var e = await Assert.ThrowsAsync<HubException>(() => ModelLocator.ResolveAsync(FakeHub.RepoName, ctx.Options()));
+        Assert.Contains("Not enough disk space for 'model.safetensors'", e.Message);
+        Assert.Empty(CdnGets(ctx));
+    }
 }
