@@ -56,6 +56,9 @@ public sealed partial class HubClient : IDisposable
     /// <summary>The options this client uses.</summary>
     public HubOptions Options { get; }
 
+    /// <summary>False: store snapshot files as copies, as on a file system without symlinks (for tests).</summary>
+    internal bool UseSymlinks { get; init; } = true;
+
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
 
@@ -76,7 +79,7 @@ public sealed partial class HubClient : IDisposable
         (string repoId, string? rev) = ParseIdOrThrow(repoIdOrFolder);
         string revision = rev ?? Options.Revision;
         RepoId.ValidateRevision(revision);
-        var cache = new HubCache(Options.CacheDir, repoId);
+        var cache = new HubCache(Options.CacheDir, repoId, UseSymlinks);
         if (include is null) return await SnapshotModelAsync(cache, revision, progress, cancellationToken).ConfigureAwait(false);
         string[] globs = include.ToArray();
         return await SnapshotGlobsAsync(cache, revision, globs, progress, cancellationToken).ConfigureAwait(false);
@@ -93,7 +96,7 @@ public sealed partial class HubClient : IDisposable
         RepoId.ValidateFilePath(path, "the requested file name");
         revision ??= Options.Revision;
         RepoId.ValidateRevision(revision);
-        var cache = new HubCache(Options.CacheDir, repoId);
+        var cache = new HubCache(Options.CacheDir, repoId, UseSymlinks);
         if (RepoId.IsCommitHash(revision) && cache.HasFile(revision, path)) return cache.PointerPath(revision, path);
         if (Options.Offline) return FileFromCache(cache, revision, path, null);
 
