@@ -149,7 +149,7 @@ public sealed partial class HubClient : IDisposable
         catch (EntryNotFoundException e)
         {
             throw new EntryNotFoundException($"Repo '{cache.RepoId}' has no {ConfigFile} at revision '{revision}': " +
-                $"it is not a transformers model repo. ({e.Message})");
+                $"it is not a transformers model repo. ({e.Message})") { StatusCode = e.StatusCode };
         }
         string commit = configMeta.Commit;
         cache.WriteRef(revision, commit);
@@ -177,7 +177,8 @@ public sealed partial class HubClient : IDisposable
             catch (EntryNotFoundException e) when (!cache.HasFile(commit, WeightsIndexFile))
             {
                 throw new EntryNotFoundException($"Repo '{cache.RepoId}' at revision '{revision}' (commit {commit}) has " +
-                    $"neither {WeightsFile} nor {WeightsIndexFile}; only safetensors weights are supported. ({e.Message})");
+                    $"neither {WeightsFile} nor {WeightsIndexFile}; only safetensors weights are supported. ({e.Message})")
+                { StatusCode = e.StatusCode };
             }
         }
 

@@ -111,6 +111,8 @@ public sealed class HubAuthAndErrorTests
         Assert.Contains("test-org/no-weights", w.Message);
         var c = await Assert.ThrowsAsync<EntryNotFoundException>(() => ModelLocator.ResolveAsync("test-org/no-config", ctx.Options()));
         Assert.Contains("has no config.json", c.Message);
+        Assert.Equal(404, c.StatusCode);
+        Assert.Equal(404, w.StatusCode);
     }
 
     [Fact]
