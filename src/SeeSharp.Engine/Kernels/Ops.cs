@@ -8,7 +8,7 @@ public static partial class Ops
 {
     /// <summary>y[m, rows] = x[m, cols] · Wᵀ (+ bias[rows]); GEMV when m == 1, GEMM otherwise. An empty bias means none.</summary>
     public static void Linear(ReadOnlySpan<float> x, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> y)
-        => Reference.Linear(x, m, w, bias, y);
+        => Gemm.Linear(x, m, w, bias, y);
 
     /// <summary>y[rows, dim] = (x - mean) / sqrt(var + eps) * gamma + beta (biased variance, as torch).
     /// An empty gamma means 1, an empty beta means 0.</summary>
