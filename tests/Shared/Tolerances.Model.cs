@@ -17,9 +17,10 @@ internal static partial class Tolerances
 
         /// <summary>
         /// Our KV-cache decode vs our own no-cache full forward over the same tokens: same weights, same kernels, only
-        /// the row grouping differs (the reference is bit-identical here; GEMM vs GEMV blocking may move the last bits).
+        /// the row grouping differs (the reference is bit-identical here; GEMM vs GEMV blocking moves the last bits:
+        /// measured 4e-6 on logits of |8| with the SIMD engine, 0 with the scalar one).
         /// </summary>
-        public const double CacheVsFullMaxAbs = 1e-5;
+        public const double CacheVsFullMaxAbs = 2e-5;
 
         /// <summary>
         /// All weights stored as BF16 (converted by the test, round-to-nearest-even) vs the fp32 golden logits, max |a - b|
