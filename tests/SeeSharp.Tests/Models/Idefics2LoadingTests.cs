@@ -80,6 +80,37 @@ public sealed class Idefics2LoadingTests : IDisposable
         Assert.Equal(["no.such.tensor"], ws.MissingNames);
     }
 
+    [Fact]
+    public void ShardedCheckpointGivesTheSameLogits()
+    {
+        // The tiny checkpoint split here into two shards + model.safetensors.index.json must load and give
+        // bit-identical logits to the single file (same bytes, same kernels).
+        var folder = Path.Combine(_dir, "sharded");
+        Directory.CreateDirectory(folder);
+        File.Copy(Path.Combine(Idefics2Golden.ModelFolder, "config.json"), Path.Combine(folder, "config.json"));
+        var weightMap = new Dictionary<string, string>();
+        using (var source = SafetensorsFile.Open(Path.Combine(Idefics2Golden.ModelFolder, "model.safetensors")))
+        {
+            var names = source.Names.Order(StringComparer.Ordinal).ToArray();
+            var shards = new[] { names.Where(n => n.StartsWith("model.vision_model", StringComparison.Ordinal)), names.Where(n => !n.StartsWith("model.vision_model", StringComparison.Ordinal)) };
+            for (var i = 0; i < shards.Length; i++)
+            {
+                var file = $"model-{i + 1:00000}-of-00002.safetensors";
+                SafetensorsWriter.Write(Path.Combine(folder, file), shards[i].Select(n => Keep(n, source.Get(n))).ToList());
+                foreach (var n in shards[i]) weightMap[n] = file;
+            }
+        }
+        File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"),
+            System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object> { ["metadata"] = new Dictionary<string, long>(), ["weight_map"] = weightMap }));
+
+        var golden = Idefics2Golden.Load("single_img");
+        using var single = Idefics2ForConditionalGeneration.Load(Idefics2Golden.ModelFolder);
+        using var sharded = Idefics2ForConditionalGeneration.Load(folder);
+        var a = single.Forward(golden.InputIds, 1, golden.AttentionMask, images: golden.EncodeImages(single));
+        var b = sharded.Forward(golden.InputIds, 1, golden.AttentionMask, images: golden.EncodeImages(sharded));
+        Assert.Equal(a, b);
+    }
+
     public static TheoryData<string> HalfTypes => new("BF16", "F16");
 
     [Theory]
