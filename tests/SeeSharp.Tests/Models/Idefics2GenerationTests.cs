@@ -176,3 +176,40 @@ public sealed class Idefics2GenerationTests : IClassFixture<Idefics2ModelFixture
         Assert.Equal(1000 + 10f, cache.Keys(0, 1, 4)[2 * 6]); // token 2 = step 1's first token, untouched
     }
 }
+
+// Bad inputs to the model's public entry points fail fast with messages that name the sizes (no golden data).
+public sealed class Idefics2InputValidationTests : IClassFixture<Idefics2ModelFixture>
+{
+    private readonly Idefics2ForConditionalGeneration _model;
+
+    public Idefics2InputValidationTests(Idefics2ModelFixture fixture) => _model = fixture.Model;
+
+    [Fact]
+    public void EncodeImagesRejectsInconsistentShapes()
+    {
+        var shape = new Idefics2PixelShape(1, 1, 3, 28, 28);
+        var e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 28 * 27], [], shape));
+        Assert.Contains("pixel_values has 2268 values", e.Message);
+        e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 28 * 28], new bool[5], shape));
+        Assert.Contains("pixel_attention_mask has 5 values", e.Message);
+        e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[4 * 28 * 28], [], shape with { Channels = 4 }));
+        Assert.Contains("num_channels", e.Message);
+        e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 10 * 28], [], shape with { Height = 10 }));
+        Assert.Contains("smaller than one 14x14 patch", e.Message);
+        // all-zero images are padding: nothing to encode
+        var none = _model.EncodeImages(new float[3 * 28 * 28], [], shape);
+        Assert.Equal(0, none.Count);
+    }
+
+    [Fact]
+    public void StepRejectsInconsistentInputs()
+    {
+        var cache = _model.CreateKvCache(2, 16);
+        Assert.Contains("not [2, n]", Assert.Throws<ArgumentException>(() => _model.Step(cache, new long[3], new long[3], new long[3])).Message);
+        Assert.Contains("position ids", Assert.Throws<ArgumentException>(() => _model.Step(cache, new long[4], new long[2], new long[4])).Message);
+        Assert.Contains("attention mask", Assert.Throws<ArgumentException>(() => _model.Step(cache, new long[4], new long[4], new long[3])).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => _model.Step(cache, [1, 451, 1, 1], new long[4], [1, 1, 1, 1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _model.Step(cache, [1, -1, 1, 1], new long[4], [1, 1, 1, 1]));
+        Assert.Equal(0, cache.Length);
+    }
+}

@@ -14,10 +14,6 @@ namespace SeeSharp.Models.Idefics2;
 // Left out on purpose: Idefics2MultiheadAttentionPoolingHead (defined upstream but used by no Idefics2 model), the
 // flash-attention variants (the eager path is the numeric reference), training-only code (dropout, loss).
 
-/// <summary>Receives a named intermediate tensor: the data (fp32, row-major) and its shape.</summary>
-/// <remarks>Names are those of forward.safetensors in the golden fixtures (vision.embeddings_out, logits, ...).</remarks>
-public delegate void Idefics2Tap(string name, ReadOnlySpan<float> data, int[] shape);
-
 /// <summary>Shape of a pixel batch as the processor returns it: pixel_values [Batch, Images, Channels, Height, Width].</summary>
 public readonly record struct Idefics2PixelShape(int Batch, int Images, int Channels, int Height, int Width)
 {
@@ -709,7 +705,7 @@ internal sealed class MistralModel
     /// [batch, past + n]; advances the cache by n.
     /// </summary>
     public void Forward(Span<float> hidden, int batch, int n, ReadOnlySpan<long> positions, ReadOnlySpan<long> attentionMask,
-        KvCache cache, Idefics2Tap? tap)
+        KvCache cache, Action<string, ReadOnlySpan<float>, int[]>? tap)
     {
         var past = cache.Length;
         var total = past + n;
@@ -762,7 +758,7 @@ internal sealed class Idefics2Model
     /// The image half of <c>Idefics2Model.forward</c>: drop all-zero padding images, derive the patch mask (a patch
     /// counts only if ALL its pixels are real), run vision tower and connector.
     /// </summary>
-    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<bool> pixelAttentionMask, Idefics2PixelShape shape, Idefics2Tap? tap)
+    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<bool> pixelAttentionMask, Idefics2PixelShape shape, Action<string, ReadOnlySpan<float>, int[]>? tap)
     {
         var vc = Config.VisionConfig;
         if (shape.Batch <= 0 || shape.Images <= 0 || shape.Height <= 0 || shape.Width <= 0)
@@ -776,6 +772,9 @@ internal sealed class Idefics2Model
         if (!pixelAttentionMask.IsEmpty && pixelAttentionMask.Length != shape.ImageSlots * shape.MaskPerImage)
             throw new ArgumentException($"pixel_attention_mask has {pixelAttentionMask.Length} values, [{shape.Batch}, {shape.Images}, {shape.Height}, {shape.Width}] needs {shape.ImageSlots * shape.MaskPerImage}");
 
+        var patches = (long)(shape.Height / vc.PatchSize) * (shape.Width / vc.PatchSize);
+        if (patches * patches > Array.MaxLength || patches * Math.Max(vc.IntermediateSize, Config.TextConfig.IntermediateSize) > Array.MaxLength)
+            throw new ArgumentException($"pixel_values {shape.Height}x{shape.Width} gives {patches} patches per image, too many to encode");
         var pixelsPerImage = (int)shape.PixelsPerImage;
         // real_images_inds: an image slot is padding iff every value == 0.0 (so -0.0 counts as zero, NaN as real)
         var real = new List<int>();
@@ -913,8 +912,14 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
     /// <summary>The parsed config.json.</summary>
     public Idefics2Config Config { get; }
 
-    /// <summary>Optional receiver of named intermediates (golden-file names); null = none (no extra work).</summary>
-    public Idefics2Tap? Tap { get; set; }
+    /// <summary>
+    /// Optional receiver of named intermediates: (name, data fp32 row-major, shape). Names are those of the golden
+    /// forward.safetensors (vision.patch_embedding_conv_out, vision.embeddings_out, vision.encoder.layer{i}.out,
+    /// connector.perceiver.layer{i}.out, text.token_embeddings, merged_inputs_embeds, text.hidden_states.{i}, logits, ...);
+    /// masks and position ids come as 0/1 and integer-valued floats. The span is only valid during the call.
+    /// null = none (no extra work).
+    /// </summary>
+    public Action<string, ReadOnlySpan<float>, int[]>? Tap { get; set; }
 
     /// <summary>Vocabulary size of the logits.</summary>
     public int VocabSize => Config.TextConfig.VocabSize;
@@ -961,6 +966,8 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
             throw new ArgumentException($"attention mask: {attentionMask.Length} values, expected [{batch}, {total}] (cached {cache.Length} + new {n})");
         if (total > cache.MaxLength)
             throw new ArgumentException($"{cache.Length} cached + {n} new tokens exceed the cache's MaxLength {cache.MaxLength}");
+        if ((long)n * total > Array.MaxLength || (long)batch * n * Math.Max(t.IntermediateSize, t.VocabSize) > Array.MaxLength)
+            throw new ArgumentException($"a step of {batch} x {n} new tokens over {total} positions is too large; split the prompt into several steps");
         foreach (var id in inputIds)
             if ((ulong)id >= (ulong)t.VocabSize) throw new ArgumentOutOfRangeException(nameof(inputIds), id, $"token id outside the vocabulary (vocab_size {t.VocabSize})");
 
@@ -1039,7 +1046,7 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
 /// Gathers per-image intermediates into batched tensors [images, ...] and hands them to the tap at the end, so the
 /// tap sees the same shapes as the reference's batched run.
 /// </summary>
-internal sealed class TapCollector(Idefics2Tap tap, int images)
+internal sealed class TapCollector(Action<string, ReadOnlySpan<float>, int[]> tap, int images)
 {
     private readonly Dictionary<string, (float[] Data, int[] Shape)> _tensors = [];
     private readonly List<string> _order = [];
