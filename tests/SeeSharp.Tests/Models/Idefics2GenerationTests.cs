@@ -110,6 +110,9 @@ public sealed class Idefics2GenerationTests : IClassFixture<Idefics2ModelFixture
         var golden = Idefics2Golden.Load("chat_2img");
         var model = _fixture.Model;
         var images = golden.EncodeImages(model)!;
+        var fromBytes = model.EncodeImages(golden.PixelValues, Array.ConvertAll(golden.PixelMask!, b => (byte)(b ? 1 : 0)), golden.PixelShape);
+        Assert.Equal(images.Data, fromBytes.Data); // the byte-mask overload is the same computation
+        Assert.Equal([0, 1], images.SourceSlots);
         var l = golden.Length;
         var positions = Idefics2ForConditionalGeneration.PositionIdsFromAttentionMask(golden.AttentionMask, 1);
         var cache = model.CreateKvCache(1, l + 4);
@@ -188,16 +191,16 @@ public sealed class Idefics2InputValidationTests : IClassFixture<Idefics2ModelFi
     public void EncodeImagesRejectsInconsistentShapes()
     {
         var shape = new Idefics2PixelShape(1, 1, 3, 28, 28);
-        var e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 28 * 27], [], shape));
+        var e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 28 * 27], ReadOnlySpan<bool>.Empty, shape));
         Assert.Contains("pixel_values has 2268 values", e.Message);
         e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 28 * 28], new bool[5], shape));
         Assert.Contains("pixel_attention_mask has 5 values", e.Message);
-        e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[4 * 28 * 28], [], shape with { Channels = 4 }));
+        e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[4 * 28 * 28], ReadOnlySpan<bool>.Empty, shape with { Channels = 4 }));
         Assert.Contains("num_channels", e.Message);
-        e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 10 * 28], [], shape with { Height = 10 }));
+        e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 10 * 28], ReadOnlySpan<bool>.Empty, shape with { Height = 10 }));
         Assert.Contains("smaller than one 14x14 patch", e.Message);
         // all-zero images are padding: nothing to encode
-        var none = _model.EncodeImages(new float[3 * 28 * 28], [], shape);
+        var none = _model.EncodeImages(new float[3 * 28 * 28], ReadOnlySpan<bool>.Empty, shape);
         Assert.Equal(0, none.Count);
     }
 

@@ -932,6 +932,17 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
     public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<bool> pixelAttentionMask, Idefics2PixelShape shape) =>
         _model.EncodeImages(pixelValues, pixelAttentionMask, shape, Tap);
 
+    /// <summary>
+    /// <see cref="EncodeImages(ReadOnlySpan{float}, ReadOnlySpan{bool}, Idefics2PixelShape)"/> with the mask as bytes
+    /// (nonzero = real pixel), the layout image processors return (transformers' int64 0/1 mask).
+    /// </summary>
+    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<byte> pixelAttentionMask, Idefics2PixelShape shape)
+    {
+        var mask = new bool[pixelAttentionMask.Length];
+        for (var i = 0; i < mask.Length; i++) mask[i] = pixelAttentionMask[i] != 0;
+        return _model.EncodeImages(pixelValues, mask, shape, Tap);
+    }
+
     /// <summary>A fresh KV cache for <paramref name="batch"/> rows of up to <paramref name="maxLength"/> tokens.</summary>
     public KvCache CreateKvCache(int batch, int maxLength)
     {
