@@ -95,16 +95,16 @@ internal sealed class Idefics2VisionEmbeddings
     /// position ids [hP*wP] it used.
     /// </summary>
     public void Forward(ReadOnlySpan<float> pixels, int height, int width, ReadOnlySpan<bool> patchMask, Span<float> embeddings,
-        Span<long> positionIds, Span<float> convOut)
+        Span<long> positionIds, Span<float> convOut, Workspace w)
     {
         int c = _config.NumChannels, p = _config.PatchSize, e = _config.HiddenSize;
         int hP = height / p, wP = width / p, n = hP * wP;
         // Unfold: patches[n, C*P*P], element (ch, ky, kx) of patch (py, px) = pixels[ch, py*P + ky, px*P + kx]
-        var patches = new float[n * c * p * p];
+        var patches = w.Get("vision.patches", n * c * p * p);
         for (var py = 0; py < hP; py++)
             for (var px = 0; px < wP; px++)
             {
-                var dst = patches.AsSpan((py * wP + px) * c * p * p, c * p * p);
+                var dst = patches.Slice((py * wP + px) * c * p * p, c * p * p);
                 var k = 0;
                 for (var ch = 0; ch < c; ch++)
                     for (var ky = 0; ky < p; ky++)
@@ -116,7 +116,7 @@ internal sealed class Idefics2VisionEmbeddings
         _patchEmbedding.Forward(patches, n, convOut); // [n, e] == conv output flattened(2).transpose(1, 2)
 
         PositionIds(patchMask, hP, wP, _config.NumPatchesPerSide, _boundaries, positionIds);
-        var pos = new float[n * e];
+        var pos = w.Get("vision.position_embeddings", n * e);
         Ops.Embedding(_positionEmbedding, positionIds, pos);
         Ops.Add(convOut, pos, embeddings);
     }
@@ -226,12 +226,12 @@ internal sealed class Idefics2VisionAttention
     }
 
     /// <summary>x [n, embed] -> y [n, embed]; mask [n, n] additive or empty (no mask).</summary>
-    public void Forward(ReadOnlySpan<float> x, int n, ReadOnlySpan<float> mask, Span<float> y)
+    public void Forward(ReadOnlySpan<float> x, int n, ReadOnlySpan<float> mask, Span<float> y, Workspace w)
     {
-        var q = new float[n * _embed];
-        var k = new float[n * _embed];
-        var v = new float[n * _embed];
-        var o = new float[n * _embed];
+        var q = w.Get("attn.q", n * _embed);
+        var k = w.Get("attn.k", n * _embed);
+        var v = w.Get("attn.v", n * _embed);
+        var o = w.Get("attn.o", n * _embed);
         _q.Forward(x, n, q); // [n, heads, headDim]
         _k.Forward(x, n, k);
         _v.Forward(x, n, v);
@@ -255,9 +255,9 @@ internal sealed class Idefics2VisionMLP
     }
 
     /// <summary>x [n, hidden] -> y [n, hidden].</summary>
-    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y)
+    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y, Workspace w)
     {
-        var h = new float[n * _fc1.OutFeatures];
+        var h = w.Get("mlp.h", n * _fc1.OutFeatures);
         _fc1.Forward(x, n, h);
         Ops.GeluTanh(h, h);
         _fc2.Forward(h, n, y);
@@ -282,10 +282,10 @@ internal sealed class Idefics2MLP
     }
 
     /// <summary>x [n, hidden] -> y [n, output].</summary>
-    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y)
+    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y, Workspace w)
     {
-        var gate = new float[n * _gate.OutFeatures];
-        var up = new float[n * _up.OutFeatures];
+        var gate = w.Get("mlp.gate", n * _gate.OutFeatures);
+        var up = w.Get("mlp.up", n * _up.OutFeatures);
         _gate.Forward(x, n, gate);
         _up.Forward(x, n, up);
         Ops.SiluMul(gate, up, gate);
@@ -314,15 +314,15 @@ internal sealed class Idefics2EncoderLayer
     }
 
     /// <summary>hidden [n, embed], updated in place.</summary>
-    public void Forward(Span<float> hidden, int n, ReadOnlySpan<float> mask)
+    public void Forward(Span<float> hidden, int n, ReadOnlySpan<float> mask, Workspace w)
     {
-        var normed = new float[n * _embed];
-        var delta = new float[n * _embed];
+        var normed = w.Get("layer.normed", n * _embed);
+        var delta = w.Get("layer.delta", n * _embed);
         _layerNorm1.Forward(hidden, normed);
-        _selfAttn.Forward(normed, n, mask, delta);
+        _selfAttn.Forward(normed, n, mask, delta, w);
         Ops.Add(hidden, delta, hidden);
         _layerNorm2.Forward(hidden, normed);
-        _mlp.Forward(normed, n, delta);
+        _mlp.Forward(normed, n, delta, w);
         Ops.Add(hidden, delta, hidden);
     }
 }
@@ -367,14 +367,14 @@ internal sealed class Idefics2VisionTransformer
     /// numbers with bounded memory. Per-image intermediates go to <paramref name="taps"/>.
     /// </summary>
     public void Forward(ReadOnlySpan<float> pixels, int height, int width, ReadOnlySpan<bool> patchMask, Span<float> lastHidden,
-        TapCollector? taps, int image)
+        TapCollector? taps, int image, Workspace w)
     {
         int p = _config.PatchSize, e = _config.HiddenSize;
         int hP = height / p, wP = width / p, n = hP * wP;
-        var hidden = new float[n * e];
-        var convOut = new float[n * e];
+        var hidden = w.Get("vision.hidden", n * e);
+        var convOut = w.Get("vision.conv", n * e);
         var positionIds = new long[n];
-        _embeddings.Forward(pixels, height, width, patchMask, hidden, positionIds, convOut);
+        _embeddings.Forward(pixels, height, width, patchMask, hidden, positionIds, convOut, w);
         if (taps is not null)
         {
             // Conv2d output layout [embed, hP, wP]; ours is [hP*wP, embed].
@@ -394,7 +394,7 @@ internal sealed class Idefics2VisionTransformer
 
         for (var l = 0; l < _encoder.Layers.Length; l++)
         {
-            _encoder.Layers[l].Forward(hidden, n, mask);
+            _encoder.Layers[l].Forward(hidden, n, mask, w);
             taps?.Add($"vision.encoder.layer{l}.out", image, hidden, [n, e]);
         }
         _postLayernorm.Forward(hidden, lastHidden);
@@ -432,16 +432,16 @@ internal sealed class Idefics2PerceiverAttention
     /// <summary>
     /// latents [nLat, hidden], context [nCtx, hidden], mask [nLat, nCtx + nLat] -> y [nLat, hidden].
     /// </summary>
-    public void Forward(ReadOnlySpan<float> latents, int nLat, ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<float> mask, Span<float> y)
+    public void Forward(ReadOnlySpan<float> latents, int nLat, ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<float> mask, Span<float> y, Workspace w)
     {
         var kvLen = nCtx + nLat;
-        var hiddenStates = new float[kvLen * _hidden]; // torch.concat([context, latents], dim=-2)
+        var hiddenStates = w.Get("attn.hidden_states", kvLen * _hidden); // torch.concat([context, latents], dim=-2)
         context[..(nCtx * _hidden)].CopyTo(hiddenStates);
-        latents[..(nLat * _hidden)].CopyTo(hiddenStates.AsSpan(nCtx * _hidden));
-        var q = new float[nLat * _heads * _headDim];
-        var k = new float[kvLen * _kvHeads * _headDim];
-        var v = new float[kvLen * _kvHeads * _headDim];
-        var o = new float[nLat * _heads * _headDim];
+        latents[..(nLat * _hidden)].CopyTo(hiddenStates[(nCtx * _hidden)..]);
+        var q = w.Get("attn.q", nLat * _heads * _headDim);
+        var k = w.Get("attn.k", kvLen * _kvHeads * _headDim);
+        var v = w.Get("attn.v", kvLen * _kvHeads * _headDim);
+        var o = w.Get("attn.o", nLat * _heads * _headDim);
         _q.Forward(latents, nLat, q);
         _k.Forward(hiddenStates, kvLen, k);
         _v.Forward(hiddenStates, kvLen, v);
@@ -474,17 +474,17 @@ internal sealed class Idefics2PerceiverLayer
     }
 
     /// <summary>latents [nLat, hidden] updated in place; context [nCtx, hidden] is read only.</summary>
-    public void Forward(Span<float> latents, int nLat, ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<float> mask)
+    public void Forward(Span<float> latents, int nLat, ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<float> mask, Workspace w)
     {
-        var latN = new float[nLat * _hidden];
-        var ctxN = new float[nCtx * _hidden];
-        var delta = new float[nLat * _hidden];
+        var latN = w.Get("layer.latents_normed", nLat * _hidden);
+        var ctxN = w.Get("layer.context_normed", nCtx * _hidden);
+        var delta = w.Get("layer.delta", nLat * _hidden);
         _inputLatentsNorm.Forward(latents, latN);
         _inputContextNorm.Forward(context[..(nCtx * _hidden)], ctxN);
-        _selfAttn.Forward(latN, nLat, ctxN, nCtx, mask, delta);
+        _selfAttn.Forward(latN, nLat, ctxN, nCtx, mask, delta, w);
         Ops.Add(latents, delta, latents);
         _postAttentionLayernorm.Forward(latents, latN);
-        _mlp.Forward(latN, nLat, delta);
+        _mlp.Forward(latN, nLat, delta, w);
         Ops.Add(latents, delta, latents);
     }
 }
@@ -514,7 +514,7 @@ internal sealed class Idefics2PerceiverResampler
     public int NLatents { get; }
 
     /// <summary>context [nCtx, hidden], contextMask [nCtx] -> y [nLatents, hidden].</summary>
-    public void Forward(ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<bool> contextMask, Span<float> y, TapCollector? taps, int image)
+    public void Forward(ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<bool> contextMask, Span<float> y, TapCollector? taps, int image, Workspace w)
     {
         var nLat = NLatents;
         var keyValid = new bool[nCtx + nLat];
@@ -526,7 +526,7 @@ internal sealed class Idefics2PerceiverResampler
         var compressed = (float[])_latents.Clone();
         for (var l = 0; l < _layers.Length; l++)
         {
-            _layers[l].Forward(compressed, nLat, context, nCtx, mask);
+            _layers[l].Forward(compressed, nLat, context, nCtx, mask, w);
             taps?.Add($"connector.perceiver.layer{l}.out", image, compressed, [nLat, _hidden]);
         }
         _norm.Forward(compressed, y);
@@ -555,10 +555,10 @@ internal sealed class Idefics2Connector
     public int NLatents => _perceiverResampler.NLatents;
 
     /// <summary>One image: vision states [n, visionHidden], patch mask [n] -> image tokens [nLatents, textHidden].</summary>
-    public void Forward(ReadOnlySpan<float> imageHiddenStates, int n, ReadOnlySpan<bool> patchMask, Span<float> y, TapCollector? taps, int image)
+    public void Forward(ReadOnlySpan<float> imageHiddenStates, int n, ReadOnlySpan<bool> patchMask, Span<float> y, TapCollector? taps, int image, Workspace w)
     {
-        var projected = new float[n * _hidden];
-        _modalityProjection.Forward(imageHiddenStates, n, projected);
+        var projected = w.Get("connector.projected", n * _hidden);
+        _modalityProjection.Forward(imageHiddenStates, n, projected, w);
         if (taps is not null)
         {
             taps.Add("connector.modality_projection_out", image, projected, [n, _hidden]);
@@ -566,7 +566,7 @@ internal sealed class Idefics2Connector
             for (var i = 0; i < n; i++) maskF[i] = patchMask[i] ? 1f : 0f;
             taps.Add("connector.perceiver_context_mask", image, maskF, [n]);
         }
-        _perceiverResampler.Forward(projected, n, patchMask, y, taps, image);
+        _perceiverResampler.Forward(projected, n, patchMask, y, taps, image, w);
         taps?.Add("connector.output_image_hidden_states", image, y[..(NLatents * _hidden)], [NLatents, _hidden]);
     }
 }
@@ -604,13 +604,13 @@ internal sealed class MistralAttention
     /// x [batch * n, hidden] -> y [batch * n, hidden]. positions [batch * n]; masks[b] is [n, past + n] for row b.
     /// Writes this layer's new keys/values into <paramref name="cache"/> at [past, past + n).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, int batch, int n, ReadOnlySpan<long> positions, float[][] masks, KvCache cache, Span<float> y)
+    public void Forward(ReadOnlySpan<float> x, int batch, int n, ReadOnlySpan<long> positions, float[][] masks, KvCache cache, Span<float> y, Workspace w)
     {
         var rows = batch * n;
         int qSize = _heads * _headDim, kvSize = _kvHeads * _headDim;
-        var q = new float[rows * qSize];
-        var k = new float[rows * kvSize];
-        var v = new float[rows * kvSize];
+        var q = w.Get("attn.q", rows * qSize);
+        var k = w.Get("attn.k", rows * kvSize);
+        var v = w.Get("attn.v", rows * kvSize);
         _q.Forward(x, rows, q); // [batch, n, heads, headDim]
         _k.Forward(x, rows, k); // [batch, n, kvHeads, headDim]
         _v.Forward(x, rows, v);
@@ -618,12 +618,12 @@ internal sealed class MistralAttention
         _rotary.Apply(k, rows, _kvHeads, positions);
         var past = cache.Length;
         var total = past + n;
-        var o = new float[rows * qSize];
+        var o = w.Get("attn.o", rows * qSize);
         for (var b = 0; b < batch; b++)
         {
-            cache.Write(_layer, b, k.AsSpan(b * n * kvSize, n * kvSize), v.AsSpan(b * n * kvSize, n * kvSize), n);
-            Ops.Attention(q.AsSpan(b * n * qSize, n * qSize), cache.Keys(_layer, b, total), cache.Values(_layer, b, total),
-                o.AsSpan(b * n * qSize, n * qSize), n, total, _heads, _kvHeads, _headDim, 1f / MathF.Sqrt(_headDim), masks[b]);
+            cache.Write(_layer, b, k.Slice(b * n * kvSize, n * kvSize), v.Slice(b * n * kvSize, n * kvSize), n);
+            Ops.Attention(q.Slice(b * n * qSize, n * qSize), cache.Keys(_layer, b, total), cache.Values(_layer, b, total),
+                o.Slice(b * n * qSize, n * qSize), n, total, _heads, _kvHeads, _headDim, 1f / MathF.Sqrt(_headDim), masks[b]);
         }
         _o.Forward(o, rows, y);
     }
@@ -640,7 +640,7 @@ internal sealed class MistralMLP
     public MistralMLP(MistralConfig config, WeightSource ws) =>
         _mlp = new Idefics2MLP(config.HiddenSize, config.IntermediateSize, config.HiddenSize, ws);
 
-    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y) => _mlp.Forward(x, n, y);
+    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y, Workspace w) => _mlp.Forward(x, n, y, w);
 }
 
 /// <summary>
@@ -664,16 +664,16 @@ internal sealed class MistralDecoderLayer
     }
 
     /// <summary>hidden [batch * n, hidden] updated in place.</summary>
-    public void Forward(Span<float> hidden, int batch, int n, ReadOnlySpan<long> positions, float[][] masks, KvCache cache)
+    public void Forward(Span<float> hidden, int batch, int n, ReadOnlySpan<long> positions, float[][] masks, KvCache cache, Workspace w)
     {
         var rows = batch * n;
-        var normed = new float[rows * _hidden];
-        var delta = new float[rows * _hidden];
+        var normed = w.Get("layer.normed", rows * _hidden);
+        var delta = w.Get("layer.delta", rows * _hidden);
         _inputLayernorm.Forward(hidden, normed);
-        _selfAttn.Forward(normed, batch, n, positions, masks, cache, delta);
+        _selfAttn.Forward(normed, batch, n, positions, masks, cache, delta, w);
         Ops.Add(hidden, delta, hidden);
         _postAttentionLayernorm.Forward(hidden, normed);
-        _mlp.Forward(normed, rows, delta);
+        _mlp.Forward(normed, rows, delta, w);
         Ops.Add(hidden, delta, hidden);
     }
 }
@@ -705,7 +705,7 @@ internal sealed class MistralModel
     /// [batch, past + n]; advances the cache by n.
     /// </summary>
     public void Forward(Span<float> hidden, int batch, int n, ReadOnlySpan<long> positions, ReadOnlySpan<long> attentionMask,
-        KvCache cache, Action<string, ReadOnlySpan<float>, int[]>? tap)
+        KvCache cache, Action<string, ReadOnlySpan<float>, int[]>? tap, Workspace w)
     {
         var past = cache.Length;
         var total = past + n;
@@ -719,10 +719,10 @@ internal sealed class MistralModel
         tap?.Invoke("text.hidden_states.0", hidden, shape);
         for (var l = 0; l < Layers.Length; l++)
         {
-            Layers[l].Forward(hidden, batch, n, positions, masks, cache);
+            Layers[l].Forward(hidden, batch, n, positions, masks, cache, w);
             if (l < Layers.Length - 1) tap?.Invoke($"text.hidden_states.{l + 1}", hidden, shape);
         }
-        var normed = new float[hidden.Length];
+        var normed = w.Get("model.normed", hidden.Length);
         Norm.Forward(hidden, normed);
         normed.CopyTo(hidden);
         tap?.Invoke($"text.hidden_states.{Layers.Length}", hidden, shape);
@@ -796,6 +796,7 @@ internal sealed class Idefics2Model
         }
         var patchMask = new bool[n];
         var lastHidden = new float[n * vh];
+        var w = new Workspace();
         for (var i = 0; i < real.Count; i++)
         {
             var slot = real[i];
@@ -814,8 +815,8 @@ internal sealed class Idefics2Model
                 }
             if (taps is not null)
                 taps.Add("vision.patch_attention_mask", i, Array.ConvertAll(patchMask, b => b ? 1f : 0f), [hP, wP]);
-            VisionModel.Forward(pixelValues.Slice(slot * pixelsPerImage, pixelsPerImage), shape.Height, shape.Width, patchMask, lastHidden, taps, i);
-            Connector.Forward(lastHidden, n, patchMask, features.AsSpan(i * nLat * hidden, nLat * hidden), taps, i);
+            VisionModel.Forward(pixelValues.Slice(slot * pixelsPerImage, pixelsPerImage), shape.Height, shape.Width, patchMask, lastHidden, taps, i, w);
+            Connector.Forward(lastHidden, n, patchMask, features.AsSpan(i * nLat * hidden, nLat * hidden), taps, i, w);
         }
         taps?.Flush();
         return new Idefics2ImageFeatures(features, real.Count, nLat, hidden, [.. real]);
@@ -992,7 +993,7 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
             _model.InputsMerger(inputIds, hidden, images);
             Tap?.Invoke("merged_inputs_embeds", hidden, [batch, n, h]);
         }
-        _model.TextModel.Forward(hidden, batch, n, positionIds, attentionMask, cache, Tap);
+        _model.TextModel.Forward(hidden, batch, n, positionIds, attentionMask, cache, Tap, new Workspace());
 
         var v = t.VocabSize;
         if (allLogits)
