@@ -113,6 +113,9 @@ public sealed class Idefics2GenerationTests : IClassFixture<Idefics2ModelFixture
         var fromBytes = model.EncodeImages(golden.PixelValues, Array.ConvertAll(golden.PixelMask!, b => (byte)(b ? 1 : 0)), golden.PixelShape);
         Assert.Equal(images.Data, fromBytes.Data); // the byte-mask overload is the same computation
         Assert.Equal([0, 1], images.SourceSlots);
+        var rejoined = Idefics2ImageFeatures.Concat(images.Slice(0, 1), images.Slice(1, 1));
+        Assert.Equal(images.Data, rejoined.Data);
+        Assert.Equal(2, rejoined.Count);
         var l = golden.Length;
         var positions = Idefics2ForConditionalGeneration.PositionIdsFromAttentionMask(golden.AttentionMask, 1);
         var cache = model.CreateKvCache(1, l + 4);

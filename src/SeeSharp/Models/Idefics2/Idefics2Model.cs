@@ -61,6 +61,21 @@ public sealed class Idefics2ImageFeatures
         return new Idefics2ImageFeatures(Data.AsSpan(start * size, count * size).ToArray(), count, TokensPerImage, HiddenSize,
             SourceSlots.AsSpan(start, count).ToArray());
     }
+
+    /// <summary>
+    /// The images of several encodings in order (e.g. the cached images of earlier turns followed by a new one).
+    /// Source slots are kept as they were (they index each part's own pixel batch).
+    /// </summary>
+    public static Idefics2ImageFeatures Concat(params Idefics2ImageFeatures[] parts)
+    {
+        if (parts.Length == 0) throw new ArgumentException("nothing to concatenate", nameof(parts));
+        var first = parts[0];
+        foreach (var part in parts)
+            if (part.TokensPerImage != first.TokensPerImage || part.HiddenSize != first.HiddenSize)
+                throw new ArgumentException($"image features [{part.TokensPerImage}, {part.HiddenSize}] per image cannot join [{first.TokensPerImage}, {first.HiddenSize}]");
+        return new Idefics2ImageFeatures([.. parts.SelectMany(p => p.Data)], parts.Sum(p => p.Count), first.TokensPerImage, first.HiddenSize,
+            [.. parts.SelectMany(p => p.SourceSlots)]);
+    }
 }
 
 // ------------------------------------------------------------------------------------------------------------------
