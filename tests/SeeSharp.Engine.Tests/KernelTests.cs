@@ -219,6 +219,31 @@ public sealed class KernelTests
     }
 
     [Fact]
+    public void HalfBitsToSingleIsExactForEveryHalf()
+    {
+        // Every one of the 65536 half bit patterns through the vector widening of the F16 GEMV, against the
+        // runtime's (Half -> float) conversion: exact (NaN payloads compared as NaN).
+        var bits = Enumerable.Range(0, 65536).Select(i => (uint)i).ToArray();
+        for (int i = 0; i < bits.Length; i += 16)
+        {
+            var v512 = System.Runtime.Intrinsics.Vector512.Create(bits.AsSpan(i, 16));
+            var r512 = Gemm.HalfToSingle(v512);
+            var v256 = System.Runtime.Intrinsics.Vector256.Create(bits.AsSpan(i, 8));
+            var r256 = Gemm.HalfToSingle(v256);
+            for (int j = 0; j < 16; j++)
+            {
+                float expected = DTypes.F16ToSingle((ushort)bits[i + j]);
+                float got = r512[j];
+                Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got) || (float.IsNaN(expected) && float.IsNaN(got)),
+                    $"half 0x{bits[i + j]:X4}: {expected} vs {got}");
+                if (j < 8)
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(r256[j]) || (float.IsNaN(expected) && float.IsNaN(r256[j])),
+                        $"half 0x{bits[i + j]:X4} (256): {expected} vs {r256[j]}");
+            }
+        }
+    }
+
+    [Fact]
     public void WorkerPoolVisitsEveryIndexOnce()
     {
         var pool = WorkerPool.Default;

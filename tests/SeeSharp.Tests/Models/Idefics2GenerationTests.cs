@@ -110,6 +110,12 @@ public sealed class Idefics2GenerationTests : IClassFixture<Idefics2ModelFixture
         var golden = Idefics2Golden.Load("chat_2img");
         var model = _fixture.Model;
         var images = golden.EncodeImages(model)!;
+        var fromBytes = model.EncodeImages(golden.PixelValues, Array.ConvertAll(golden.PixelMask!, b => (byte)(b ? 1 : 0)), golden.PixelShape);
+        Assert.Equal(images.Data, fromBytes.Data); // the byte-mask overload is the same computation
+        Assert.Equal([0, 1], images.SourceSlots);
+        var rejoined = Idefics2ImageFeatures.Concat(images.Slice(0, 1), images.Slice(1, 1));
+        Assert.Equal(images.Data, rejoined.Data);
+        Assert.Equal(2, rejoined.Count);
         var l = golden.Length;
         var positions = Idefics2ForConditionalGeneration.PositionIdsFromAttentionMask(golden.AttentionMask, 1);
         var cache = model.CreateKvCache(1, l + 4);
@@ -174,5 +180,42 @@ public sealed class Idefics2GenerationTests : IClassFixture<Idefics2ModelFixture
         Assert.Equal(4, cache.Length);
         Assert.Equal(7f, cache.Keys(0, 1, 4)[3 * 6]);
         Assert.Equal(1000 + 10f, cache.Keys(0, 1, 4)[2 * 6]); // token 2 = step 1's first token, untouched
+    }
+}
+
+// Bad inputs to the model's public entry points fail fast with messages that name the sizes (no golden data).
+public sealed class Idefics2InputValidationTests : IClassFixture<Idefics2ModelFixture>
+{
+    private readonly Idefics2ForConditionalGeneration _model;
+
+    public Idefics2InputValidationTests(Idefics2ModelFixture fixture) => _model = fixture.Model;
+
+    [Fact]
+    public void EncodeImagesRejectsInconsistentShapes()
+    {
+        var shape = new Idefics2PixelShape(1, 1, 3, 28, 28);
+        var e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 28 * 27], ReadOnlySpan<bool>.Empty, shape));
+        Assert.Contains("pixel_values has 2268 values", e.Message);
+        e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 28 * 28], new bool[5], shape));
+        Assert.Contains("pixel_attention_mask has 5 values", e.Message);
+        e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[4 * 28 * 28], ReadOnlySpan<bool>.Empty, shape with { Channels = 4 }));
+        Assert.Contains("num_channels", e.Message);
+        e = Assert.Throws<ArgumentException>(() => _model.EncodeImages(new float[3 * 10 * 28], ReadOnlySpan<bool>.Empty, shape with { Height = 10 }));
+        Assert.Contains("smaller than one 14x14 patch", e.Message);
+        // all-zero images are padding: nothing to encode
+        var none = _model.EncodeImages(new float[3 * 28 * 28], ReadOnlySpan<bool>.Empty, shape);
+        Assert.Equal(0, none.Count);
+    }
+
+    [Fact]
+    public void StepRejectsInconsistentInputs()
+    {
+        var cache = _model.CreateKvCache(2, 16);
+        Assert.Contains("not [2, n]", Assert.Throws<ArgumentException>(() => _model.Step(cache, new long[3], new long[3], new long[3])).Message);
+        Assert.Contains("position ids", Assert.Throws<ArgumentException>(() => _model.Step(cache, new long[4], new long[2], new long[4])).Message);
+        Assert.Contains("attention mask", Assert.Throws<ArgumentException>(() => _model.Step(cache, new long[4], new long[4], new long[3])).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => _model.Step(cache, [1, 451, 1, 1], new long[4], [1, 1, 1, 1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _model.Step(cache, [1, -1, 1, 1], new long[4], [1, 1, 1, 1]));
+        Assert.Equal(0, cache.Length);
     }
 }

@@ -14,10 +14,6 @@ namespace SeeSharp.Models.Idefics2;
 // Left out on purpose: Idefics2MultiheadAttentionPoolingHead (defined upstream but used by no Idefics2 model), the
 // flash-attention variants (the eager path is the numeric reference), training-only code (dropout, loss).
 
-/// <summary>Receives a named intermediate tensor: the data (fp32, row-major) and its shape.</summary>
-/// <remarks>Names are those of forward.safetensors in the golden fixtures (vision.embeddings_out, logits, ...).</remarks>
-public delegate void Idefics2Tap(string name, ReadOnlySpan<float> data, int[] shape);
-
 /// <summary>Shape of a pixel batch as the processor returns it: pixel_values [Batch, Images, Channels, Height, Width].</summary>
 public readonly record struct Idefics2PixelShape(int Batch, int Images, int Channels, int Height, int Width)
 {
@@ -65,6 +61,21 @@ public sealed class Idefics2ImageFeatures
         return new Idefics2ImageFeatures(Data.AsSpan(start * size, count * size).ToArray(), count, TokensPerImage, HiddenSize,
             SourceSlots.AsSpan(start, count).ToArray());
     }
+
+    /// <summary>
+    /// The images of several encodings in order (e.g. the cached images of earlier turns followed by a new one).
+    /// Source slots are kept as they were (they index each part's own pixel batch).
+    /// </summary>
+    public static Idefics2ImageFeatures Concat(params Idefics2ImageFeatures[] parts)
+    {
+        if (parts.Length == 0) throw new ArgumentException("nothing to concatenate", nameof(parts));
+        var first = parts[0];
+        foreach (var part in parts)
+            if (part.TokensPerImage != first.TokensPerImage || part.HiddenSize != first.HiddenSize)
+                throw new ArgumentException($"image features [{part.TokensPerImage}, {part.HiddenSize}] per image cannot join [{first.TokensPerImage}, {first.HiddenSize}]");
+        return new Idefics2ImageFeatures([.. parts.SelectMany(p => p.Data)], parts.Sum(p => p.Count), first.TokensPerImage, first.HiddenSize,
+            [.. parts.SelectMany(p => p.SourceSlots)]);
+    }
 }
 
 // ------------------------------------------------------------------------------------------------------------------
@@ -99,16 +110,16 @@ internal sealed class Idefics2VisionEmbeddings
     /// position ids [hP*wP] it used.
     /// </summary>
     public void Forward(ReadOnlySpan<float> pixels, int height, int width, ReadOnlySpan<bool> patchMask, Span<float> embeddings,
-        Span<long> positionIds, Span<float> convOut)
+        Span<long> positionIds, Span<float> convOut, Workspace w)
     {
         int c = _config.NumChannels, p = _config.PatchSize, e = _config.HiddenSize;
         int hP = height / p, wP = width / p, n = hP * wP;
         // Unfold: patches[n, C*P*P], element (ch, ky, kx) of patch (py, px) = pixels[ch, py*P + ky, px*P + kx]
-        var patches = new float[n * c * p * p];
+        var patches = w.Get("vision.patches", n * c * p * p);
         for (var py = 0; py < hP; py++)
             for (var px = 0; px < wP; px++)
             {
-                var dst = patches.AsSpan((py * wP + px) * c * p * p, c * p * p);
+                var dst = patches.Slice((py * wP + px) * c * p * p, c * p * p);
                 var k = 0;
                 for (var ch = 0; ch < c; ch++)
                     for (var ky = 0; ky < p; ky++)
@@ -120,7 +131,7 @@ internal sealed class Idefics2VisionEmbeddings
         _patchEmbedding.Forward(patches, n, convOut); // [n, e] == conv output flattened(2).transpose(1, 2)
 
         PositionIds(patchMask, hP, wP, _config.NumPatchesPerSide, _boundaries, positionIds);
-        var pos = new float[n * e];
+        var pos = w.Get("vision.position_embeddings", n * e);
         Ops.Embedding(_positionEmbedding, positionIds, pos);
         Ops.Add(convOut, pos, embeddings);
     }
@@ -230,12 +241,12 @@ internal sealed class Idefics2VisionAttention
     }
 
     /// <summary>x [n, embed] -> y [n, embed]; mask [n, n] additive or empty (no mask).</summary>
-    public void Forward(ReadOnlySpan<float> x, int n, ReadOnlySpan<float> mask, Span<float> y)
+    public void Forward(ReadOnlySpan<float> x, int n, ReadOnlySpan<float> mask, Span<float> y, Workspace w)
     {
-        var q = new float[n * _embed];
-        var k = new float[n * _embed];
-        var v = new float[n * _embed];
-        var o = new float[n * _embed];
+        var q = w.Get("attn.q", n * _embed);
+        var k = w.Get("attn.k", n * _embed);
+        var v = w.Get("attn.v", n * _embed);
+        var o = w.Get("attn.o", n * _embed);
         _q.Forward(x, n, q); // [n, heads, headDim]
         _k.Forward(x, n, k);
         _v.Forward(x, n, v);
@@ -259,9 +270,9 @@ internal sealed class Idefics2VisionMLP
     }
 
     /// <summary>x [n, hidden] -> y [n, hidden].</summary>
-    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y)
+    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y, Workspace w)
     {
-        var h = new float[n * _fc1.OutFeatures];
+        var h = w.Get("mlp.h", n * _fc1.OutFeatures);
         _fc1.Forward(x, n, h);
         Ops.GeluTanh(h, h);
         _fc2.Forward(h, n, y);
@@ -286,10 +297,10 @@ internal sealed class Idefics2MLP
     }
 
     /// <summary>x [n, hidden] -> y [n, output].</summary>
-    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y)
+    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y, Workspace w)
     {
-        var gate = new float[n * _gate.OutFeatures];
-        var up = new float[n * _up.OutFeatures];
+        var gate = w.Get("mlp.gate", n * _gate.OutFeatures);
+        var up = w.Get("mlp.up", n * _up.OutFeatures);
         _gate.Forward(x, n, gate);
         _up.Forward(x, n, up);
         Ops.SiluMul(gate, up, gate);
@@ -318,15 +329,15 @@ internal sealed class Idefics2EncoderLayer
     }
 
     /// <summary>hidden [n, embed], updated in place.</summary>
-    public void Forward(Span<float> hidden, int n, ReadOnlySpan<float> mask)
+    public void Forward(Span<float> hidden, int n, ReadOnlySpan<float> mask, Workspace w)
     {
-        var normed = new float[n * _embed];
-        var delta = new float[n * _embed];
+        var normed = w.Get("layer.normed", n * _embed);
+        var delta = w.Get("layer.delta", n * _embed);
         _layerNorm1.Forward(hidden, normed);
-        _selfAttn.Forward(normed, n, mask, delta);
+        _selfAttn.Forward(normed, n, mask, delta, w);
         Ops.Add(hidden, delta, hidden);
         _layerNorm2.Forward(hidden, normed);
-        _mlp.Forward(normed, n, delta);
+        _mlp.Forward(normed, n, delta, w);
         Ops.Add(hidden, delta, hidden);
     }
 }
@@ -371,14 +382,14 @@ internal sealed class Idefics2VisionTransformer
     /// numbers with bounded memory. Per-image intermediates go to <paramref name="taps"/>.
     /// </summary>
     public void Forward(ReadOnlySpan<float> pixels, int height, int width, ReadOnlySpan<bool> patchMask, Span<float> lastHidden,
-        TapCollector? taps, int image)
+        TapCollector? taps, int image, Workspace w)
     {
         int p = _config.PatchSize, e = _config.HiddenSize;
         int hP = height / p, wP = width / p, n = hP * wP;
-        var hidden = new float[n * e];
-        var convOut = new float[n * e];
+        var hidden = w.Get("vision.hidden", n * e);
+        var convOut = w.Get("vision.conv", n * e);
         var positionIds = new long[n];
-        _embeddings.Forward(pixels, height, width, patchMask, hidden, positionIds, convOut);
+        _embeddings.Forward(pixels, height, width, patchMask, hidden, positionIds, convOut, w);
         if (taps is not null)
         {
             // Conv2d output layout [embed, hP, wP]; ours is [hP*wP, embed].
@@ -398,7 +409,7 @@ internal sealed class Idefics2VisionTransformer
 
         for (var l = 0; l < _encoder.Layers.Length; l++)
         {
-            _encoder.Layers[l].Forward(hidden, n, mask);
+            _encoder.Layers[l].Forward(hidden, n, mask, w);
             taps?.Add($"vision.encoder.layer{l}.out", image, hidden, [n, e]);
         }
         _postLayernorm.Forward(hidden, lastHidden);
@@ -436,16 +447,16 @@ internal sealed class Idefics2PerceiverAttention
     /// <summary>
     /// latents [nLat, hidden], context [nCtx, hidden], mask [nLat, nCtx + nLat] -> y [nLat, hidden].
     /// </summary>
-    public void Forward(ReadOnlySpan<float> latents, int nLat, ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<float> mask, Span<float> y)
+    public void Forward(ReadOnlySpan<float> latents, int nLat, ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<float> mask, Span<float> y, Workspace w)
     {
         var kvLen = nCtx + nLat;
-        var hiddenStates = new float[kvLen * _hidden]; // torch.concat([context, latents], dim=-2)
+        var hiddenStates = w.Get("attn.hidden_states", kvLen * _hidden); // torch.concat([context, latents], dim=-2)
         context[..(nCtx * _hidden)].CopyTo(hiddenStates);
-        latents[..(nLat * _hidden)].CopyTo(hiddenStates.AsSpan(nCtx * _hidden));
-        var q = new float[nLat * _heads * _headDim];
-        var k = new float[kvLen * _kvHeads * _headDim];
-        var v = new float[kvLen * _kvHeads * _headDim];
-        var o = new float[nLat * _heads * _headDim];
+        latents[..(nLat * _hidden)].CopyTo(hiddenStates[(nCtx * _hidden)..]);
+        var q = w.Get("attn.q", nLat * _heads * _headDim);
+        var k = w.Get("attn.k", kvLen * _kvHeads * _headDim);
+        var v = w.Get("attn.v", kvLen * _kvHeads * _headDim);
+        var o = w.Get("attn.o", nLat * _heads * _headDim);
         _q.Forward(latents, nLat, q);
         _k.Forward(hiddenStates, kvLen, k);
         _v.Forward(hiddenStates, kvLen, v);
@@ -478,17 +489,17 @@ internal sealed class Idefics2PerceiverLayer
     }
 
     /// <summary>latents [nLat, hidden] updated in place; context [nCtx, hidden] is read only.</summary>
-    public void Forward(Span<float> latents, int nLat, ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<float> mask)
+    public void Forward(Span<float> latents, int nLat, ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<float> mask, Workspace w)
     {
-        var latN = new float[nLat * _hidden];
-        var ctxN = new float[nCtx * _hidden];
-        var delta = new float[nLat * _hidden];
+        var latN = w.Get("layer.latents_normed", nLat * _hidden);
+        var ctxN = w.Get("layer.context_normed", nCtx * _hidden);
+        var delta = w.Get("layer.delta", nLat * _hidden);
         _inputLatentsNorm.Forward(latents, latN);
         _inputContextNorm.Forward(context[..(nCtx * _hidden)], ctxN);
-        _selfAttn.Forward(latN, nLat, ctxN, nCtx, mask, delta);
+        _selfAttn.Forward(latN, nLat, ctxN, nCtx, mask, delta, w);
         Ops.Add(latents, delta, latents);
         _postAttentionLayernorm.Forward(latents, latN);
-        _mlp.Forward(latN, nLat, delta);
+        _mlp.Forward(latN, nLat, delta, w);
         Ops.Add(latents, delta, latents);
     }
 }
@@ -518,7 +529,7 @@ internal sealed class Idefics2PerceiverResampler
     public int NLatents { get; }
 
     /// <summary>context [nCtx, hidden], contextMask [nCtx] -> y [nLatents, hidden].</summary>
-    public void Forward(ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<bool> contextMask, Span<float> y, TapCollector? taps, int image)
+    public void Forward(ReadOnlySpan<float> context, int nCtx, ReadOnlySpan<bool> contextMask, Span<float> y, TapCollector? taps, int image, Workspace w)
     {
         var nLat = NLatents;
         var keyValid = new bool[nCtx + nLat];
@@ -530,7 +541,7 @@ internal sealed class Idefics2PerceiverResampler
         var compressed = (float[])_latents.Clone();
         for (var l = 0; l < _layers.Length; l++)
         {
-            _layers[l].Forward(compressed, nLat, context, nCtx, mask);
+            _layers[l].Forward(compressed, nLat, context, nCtx, mask, w);
             taps?.Add($"connector.perceiver.layer{l}.out", image, compressed, [nLat, _hidden]);
         }
         _norm.Forward(compressed, y);
@@ -559,10 +570,10 @@ internal sealed class Idefics2Connector
     public int NLatents => _perceiverResampler.NLatents;
 
     /// <summary>One image: vision states [n, visionHidden], patch mask [n] -> image tokens [nLatents, textHidden].</summary>
-    public void Forward(ReadOnlySpan<float> imageHiddenStates, int n, ReadOnlySpan<bool> patchMask, Span<float> y, TapCollector? taps, int image)
+    public void Forward(ReadOnlySpan<float> imageHiddenStates, int n, ReadOnlySpan<bool> patchMask, Span<float> y, TapCollector? taps, int image, Workspace w)
     {
-        var projected = new float[n * _hidden];
-        _modalityProjection.Forward(imageHiddenStates, n, projected);
+        var projected = w.Get("connector.projected", n * _hidden);
+        _modalityProjection.Forward(imageHiddenStates, n, projected, w);
         if (taps is not null)
         {
             taps.Add("connector.modality_projection_out", image, projected, [n, _hidden]);
@@ -570,7 +581,7 @@ internal sealed class Idefics2Connector
             for (var i = 0; i < n; i++) maskF[i] = patchMask[i] ? 1f : 0f;
             taps.Add("connector.perceiver_context_mask", image, maskF, [n]);
         }
-        _perceiverResampler.Forward(projected, n, patchMask, y, taps, image);
+        _perceiverResampler.Forward(projected, n, patchMask, y, taps, image, w);
         taps?.Add("connector.output_image_hidden_states", image, y[..(NLatents * _hidden)], [NLatents, _hidden]);
     }
 }
@@ -608,13 +619,13 @@ internal sealed class MistralAttention
     /// x [batch * n, hidden] -> y [batch * n, hidden]. positions [batch * n]; masks[b] is [n, past + n] for row b.
     /// Writes this layer's new keys/values into <paramref name="cache"/> at [past, past + n).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, int batch, int n, ReadOnlySpan<long> positions, float[][] masks, KvCache cache, Span<float> y)
+    public void Forward(ReadOnlySpan<float> x, int batch, int n, ReadOnlySpan<long> positions, float[][] masks, KvCache cache, Span<float> y, Workspace w)
     {
         var rows = batch * n;
         int qSize = _heads * _headDim, kvSize = _kvHeads * _headDim;
-        var q = new float[rows * qSize];
-        var k = new float[rows * kvSize];
-        var v = new float[rows * kvSize];
+        var q = w.Get("attn.q", rows * qSize);
+        var k = w.Get("attn.k", rows * kvSize);
+        var v = w.Get("attn.v", rows * kvSize);
         _q.Forward(x, rows, q); // [batch, n, heads, headDim]
         _k.Forward(x, rows, k); // [batch, n, kvHeads, headDim]
         _v.Forward(x, rows, v);
@@ -622,12 +633,12 @@ internal sealed class MistralAttention
         _rotary.Apply(k, rows, _kvHeads, positions);
         var past = cache.Length;
         var total = past + n;
-        var o = new float[rows * qSize];
+        var o = w.Get("attn.o", rows * qSize);
         for (var b = 0; b < batch; b++)
         {
-            cache.Write(_layer, b, k.AsSpan(b * n * kvSize, n * kvSize), v.AsSpan(b * n * kvSize, n * kvSize), n);
-            Ops.Attention(q.AsSpan(b * n * qSize, n * qSize), cache.Keys(_layer, b, total), cache.Values(_layer, b, total),
-                o.AsSpan(b * n * qSize, n * qSize), n, total, _heads, _kvHeads, _headDim, 1f / MathF.Sqrt(_headDim), masks[b]);
+            cache.Write(_layer, b, k.Slice(b * n * kvSize, n * kvSize), v.Slice(b * n * kvSize, n * kvSize), n);
+            Ops.Attention(q.Slice(b * n * qSize, n * qSize), cache.Keys(_layer, b, total), cache.Values(_layer, b, total),
+                o.Slice(b * n * qSize, n * qSize), n, total, _heads, _kvHeads, _headDim, 1f / MathF.Sqrt(_headDim), masks[b]);
         }
         _o.Forward(o, rows, y);
     }
@@ -644,7 +655,7 @@ internal sealed class MistralMLP
     public MistralMLP(MistralConfig config, WeightSource ws) =>
         _mlp = new Idefics2MLP(config.HiddenSize, config.IntermediateSize, config.HiddenSize, ws);
 
-    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y) => _mlp.Forward(x, n, y);
+    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y, Workspace w) => _mlp.Forward(x, n, y, w);
 }
 
 /// <summary>
@@ -668,16 +679,16 @@ internal sealed class MistralDecoderLayer
     }
 
     /// <summary>hidden [batch * n, hidden] updated in place.</summary>
-    public void Forward(Span<float> hidden, int batch, int n, ReadOnlySpan<long> positions, float[][] masks, KvCache cache)
+    public void Forward(Span<float> hidden, int batch, int n, ReadOnlySpan<long> positions, float[][] masks, KvCache cache, Workspace w)
     {
         var rows = batch * n;
-        var normed = new float[rows * _hidden];
-        var delta = new float[rows * _hidden];
+        var normed = w.Get("layer.normed", rows * _hidden);
+        var delta = w.Get("layer.delta", rows * _hidden);
         _inputLayernorm.Forward(hidden, normed);
-        _selfAttn.Forward(normed, batch, n, positions, masks, cache, delta);
+        _selfAttn.Forward(normed, batch, n, positions, masks, cache, delta, w);
         Ops.Add(hidden, delta, hidden);
         _postAttentionLayernorm.Forward(hidden, normed);
-        _mlp.Forward(normed, rows, delta);
+        _mlp.Forward(normed, rows, delta, w);
         Ops.Add(hidden, delta, hidden);
     }
 }
@@ -709,7 +720,7 @@ internal sealed class MistralModel
     /// [batch, past + n]; advances the cache by n.
     /// </summary>
     public void Forward(Span<float> hidden, int batch, int n, ReadOnlySpan<long> positions, ReadOnlySpan<long> attentionMask,
-        KvCache cache, Idefics2Tap? tap)
+        KvCache cache, Action<string, ReadOnlySpan<float>, int[]>? tap, Workspace w)
     {
         var past = cache.Length;
         var total = past + n;
@@ -723,10 +734,10 @@ internal sealed class MistralModel
         tap?.Invoke("text.hidden_states.0", hidden, shape);
         for (var l = 0; l < Layers.Length; l++)
         {
-            Layers[l].Forward(hidden, batch, n, positions, masks, cache);
+            Layers[l].Forward(hidden, batch, n, positions, masks, cache, w);
             if (l < Layers.Length - 1) tap?.Invoke($"text.hidden_states.{l + 1}", hidden, shape);
         }
-        var normed = new float[hidden.Length];
+        var normed = w.Get("model.normed", hidden.Length);
         Norm.Forward(hidden, normed);
         normed.CopyTo(hidden);
         tap?.Invoke($"text.hidden_states.{Layers.Length}", hidden, shape);
@@ -762,7 +773,7 @@ internal sealed class Idefics2Model
     /// The image half of <c>Idefics2Model.forward</c>: drop all-zero padding images, derive the patch mask (a patch
     /// counts only if ALL its pixels are real), run vision tower and connector.
     /// </summary>
-    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<bool> pixelAttentionMask, Idefics2PixelShape shape, Idefics2Tap? tap)
+    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<bool> pixelAttentionMask, Idefics2PixelShape shape, Action<string, ReadOnlySpan<float>, int[]>? tap)
     {
         var vc = Config.VisionConfig;
         if (shape.Batch <= 0 || shape.Images <= 0 || shape.Height <= 0 || shape.Width <= 0)
@@ -776,6 +787,9 @@ internal sealed class Idefics2Model
         if (!pixelAttentionMask.IsEmpty && pixelAttentionMask.Length != shape.ImageSlots * shape.MaskPerImage)
             throw new ArgumentException($"pixel_attention_mask has {pixelAttentionMask.Length} values, [{shape.Batch}, {shape.Images}, {shape.Height}, {shape.Width}] needs {shape.ImageSlots * shape.MaskPerImage}");
 
+        var patches = (long)(shape.Height / vc.PatchSize) * (shape.Width / vc.PatchSize);
+        if (patches * patches > Array.MaxLength || patches * Math.Max(vc.IntermediateSize, Config.TextConfig.IntermediateSize) > Array.MaxLength)
+            throw new ArgumentException($"pixel_values {shape.Height}x{shape.Width} gives {patches} patches per image, too many to encode");
         var pixelsPerImage = (int)shape.PixelsPerImage;
         // real_images_inds: an image slot is padding iff every value == 0.0 (so -0.0 counts as zero, NaN as real)
         var real = new List<int>();
@@ -797,6 +811,7 @@ internal sealed class Idefics2Model
         }
         var patchMask = new bool[n];
         var lastHidden = new float[n * vh];
+        var w = new Workspace();
         for (var i = 0; i < real.Count; i++)
         {
             var slot = real[i];
@@ -815,8 +830,8 @@ internal sealed class Idefics2Model
                 }
             if (taps is not null)
                 taps.Add("vision.patch_attention_mask", i, Array.ConvertAll(patchMask, b => b ? 1f : 0f), [hP, wP]);
-            VisionModel.Forward(pixelValues.Slice(slot * pixelsPerImage, pixelsPerImage), shape.Height, shape.Width, patchMask, lastHidden, taps, i);
-            Connector.Forward(lastHidden, n, patchMask, features.AsSpan(i * nLat * hidden, nLat * hidden), taps, i);
+            VisionModel.Forward(pixelValues.Slice(slot * pixelsPerImage, pixelsPerImage), shape.Height, shape.Width, patchMask, lastHidden, taps, i, w);
+            Connector.Forward(lastHidden, n, patchMask, features.AsSpan(i * nLat * hidden, nLat * hidden), taps, i, w);
         }
         taps?.Flush();
         return new Idefics2ImageFeatures(features, real.Count, nLat, hidden, [.. real]);
@@ -913,8 +928,14 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
     /// <summary>The parsed config.json.</summary>
     public Idefics2Config Config { get; }
 
-    /// <summary>Optional receiver of named intermediates (golden-file names); null = none (no extra work).</summary>
-    public Idefics2Tap? Tap { get; set; }
+    /// <summary>
+    /// Optional receiver of named intermediates: (name, data fp32 row-major, shape). Names are those of the golden
+    /// forward.safetensors (vision.patch_embedding_conv_out, vision.embeddings_out, vision.encoder.layer{i}.out,
+    /// connector.perceiver.layer{i}.out, text.token_embeddings, merged_inputs_embeds, text.hidden_states.{i}, logits, ...);
+    /// masks and position ids come as 0/1 and integer-valued floats. The span is only valid during the call.
+    /// null = none (no extra work).
+    /// </summary>
+    public Action<string, ReadOnlySpan<float>, int[]>? Tap { get; set; }
 
     /// <summary>Vocabulary size of the logits.</summary>
     public int VocabSize => Config.TextConfig.VocabSize;
@@ -926,6 +947,17 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
     /// </summary>
     public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<bool> pixelAttentionMask, Idefics2PixelShape shape) =>
         _model.EncodeImages(pixelValues, pixelAttentionMask, shape, Tap);
+
+    /// <summary>
+    /// <see cref="EncodeImages(ReadOnlySpan{float}, ReadOnlySpan{bool}, Idefics2PixelShape)"/> with the mask as bytes
+    /// (nonzero = real pixel), the layout image processors return (transformers' int64 0/1 mask).
+    /// </summary>
+    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<byte> pixelAttentionMask, Idefics2PixelShape shape)
+    {
+        var mask = new bool[pixelAttentionMask.Length];
+        for (var i = 0; i < mask.Length; i++) mask[i] = pixelAttentionMask[i] != 0;
+        return _model.EncodeImages(pixelValues, mask, shape, Tap);
+    }
 
     /// <summary>A fresh KV cache for <paramref name="batch"/> rows of up to <paramref name="maxLength"/> tokens.</summary>
     public KvCache CreateKvCache(int batch, int maxLength)
@@ -961,6 +993,8 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
             throw new ArgumentException($"attention mask: {attentionMask.Length} values, expected [{batch}, {total}] (cached {cache.Length} + new {n})");
         if (total > cache.MaxLength)
             throw new ArgumentException($"{cache.Length} cached + {n} new tokens exceed the cache's MaxLength {cache.MaxLength}");
+        if ((long)n * total > Array.MaxLength || (long)batch * n * Math.Max(t.IntermediateSize, t.VocabSize) > Array.MaxLength)
+            throw new ArgumentException($"a step of {batch} x {n} new tokens over {total} positions is too large; split the prompt into several steps");
         foreach (var id in inputIds)
             if ((ulong)id >= (ulong)t.VocabSize) throw new ArgumentOutOfRangeException(nameof(inputIds), id, $"token id outside the vocabulary (vocab_size {t.VocabSize})");
 
@@ -974,7 +1008,7 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
             _model.InputsMerger(inputIds, hidden, images);
             Tap?.Invoke("merged_inputs_embeds", hidden, [batch, n, h]);
         }
-        _model.TextModel.Forward(hidden, batch, n, positionIds, attentionMask, cache, Tap);
+        _model.TextModel.Forward(hidden, batch, n, positionIds, attentionMask, cache, Tap, new Workspace());
 
         var v = t.VocabSize;
         if (allLogits)
@@ -1039,7 +1073,7 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
 /// Gathers per-image intermediates into batched tensors [images, ...] and hands them to the tap at the end, so the
 /// tap sees the same shapes as the reference's batched run.
 /// </summary>
-internal sealed class TapCollector(Idefics2Tap tap, int images)
+internal sealed class TapCollector(Action<string, ReadOnlySpan<float>, int[]> tap, int images)
 {
     private readonly Dictionary<string, (float[] Data, int[] Shape)> _tensors = [];
     private readonly List<string> _order = [];
