@@ -68,6 +68,14 @@ public sealed class KernelTests
         Ops.Linear(x, m, w, b, y);
         AssertClose(yRef, y, $"Linear {dt} m {m} k {k} rows {rows} bias {bias}");
         Assert.True(y.AsSpan(m * rows).ToArray().All(float.IsNaN), "Linear wrote past y[m, rows]");
+        // Both algorithms on every shape, whichever one Ops picks for it.
+        foreach (var path in new[] { Gemm.Path.Gemv, Gemm.Path.Gemm })
+        {
+            y.AsSpan().Fill(float.NaN);
+            Gemm.Linear(x, m, w, b, y, path);
+            AssertClose(yRef, y, $"Linear ({path}) {dt} m {m} k {k} rows {rows} bias {bias}");
+            Assert.True(y.AsSpan(m * rows).ToArray().All(float.IsNaN), $"Linear ({path}) wrote past y[m, rows]");
+        }
     }
 
     [Theory]
