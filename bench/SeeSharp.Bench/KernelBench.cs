@@ -34,6 +34,7 @@ internal static unsafe class KernelBench
         Gemv("F32", DType.F32, copies: 3, x, y, readBuf, trials);
         Gemv("BF16", DType.BF16, copies: 5, x, y, readBuf, trials);
         GemmBench(trials);
+        AttentionBench();
         GC.KeepAlive(readBuf);
     }
 
@@ -123,6 +124,26 @@ internal static unsafe class KernelBench
             gf.Add(flops / sw.Elapsed.TotalSeconds / 1e9);
         }
         Console.WriteLine($"GEMM F32 {M}x{N}x{N}: {Median(gf),6:F1} GFLOP/s | measured FMA peak {Median(peaks),6:F1} GFLOP/s | ratio {Median(gf) / Median(peaks):F2} (best {gf.Max():F1} GFLOP/s)");
+    }
+
+    /// <summary>Vision-encoder-like self-attention: 1024 tokens, 16 heads of 72.</summary>
+    private static void AttentionBench()
+    {
+        const int T = 1024, H = 16, D = 72;
+        var q = Random(T * H * D, 5);
+        var k = Random(T * H * D, 6);
+        var v = Random(T * H * D, 7);
+        var o = new float[T * H * D];
+        Ops.Attention(q, k, v, o, T, T, H, H, D, 1f / MathF.Sqrt(D), []);
+        var ms = new List<double>();
+        for (int t = 0; t < 3; t++)
+        {
+            var sw = Stopwatch.StartNew();
+            Ops.Attention(q, k, v, o, T, T, H, H, D, 1f / MathF.Sqrt(D), []);
+            ms.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        double flops = 4.0 * T * T * D * H;
+        Console.WriteLine($"Attention {T} tokens x {H} heads x {D}: {Median(ms),7:F1} ms ({flops / Median(ms) / 1e6:F1} GFLOP/s)");
     }
 
     /// <summary>fp32 GFLOP/s of independent register FMA chains on every pool thread.</summary>
