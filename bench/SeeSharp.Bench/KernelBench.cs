@@ -22,6 +22,8 @@ internal static unsafe class KernelBench
             else if (args[i] == "--trials") trials = int.Parse(args[i + 1]);
         }
         WorkerPool.Configure(threads);
+        if (args.Contains("--sweep-m")) { SweepM(); return; }
+        if (args.Contains("--pack")) { PackTiming(); return; }
         Console.WriteLine($"SeeSharp kernel benchmark: {threads} threads, {trials} trials, Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}, {Environment.ProcessorCount} CPUs");
 
         // A read buffer larger than L3, and enough weight copies that each GEMV trial streams from DRAM.
@@ -32,6 +34,7 @@ internal static unsafe class KernelBench
         Gemv("F32", DType.F32, copies: 3, x, y, readBuf, trials);
         Gemv("BF16", DType.BF16, copies: 5, x, y, readBuf, trials);
         GemmBench(trials);
+        AttentionBench();
         GC.KeepAlive(readBuf);
     }
 
@@ -123,6 +126,26 @@ internal static unsafe class KernelBench
         Console.WriteLine($"GEMM F32 {M}x{N}x{N}: {Median(gf),6:F1} GFLOP/s | measured FMA peak {Median(peaks),6:F1} GFLOP/s | ratio {Median(gf) / Median(peaks):F2} (best {gf.Max():F1} GFLOP/s)");
     }
 
+    /// <summary>Vision-encoder-like self-attention: 1024 tokens, 16 heads of 72.</summary>
+    private static void AttentionBench()
+    {
+        const int T = 1024, H = 16, D = 72;
+        var q = Random(T * H * D, 5);
+        var k = Random(T * H * D, 6);
+        var v = Random(T * H * D, 7);
+        var o = new float[T * H * D];
+        Ops.Attention(q, k, v, o, T, T, H, H, D, 1f / MathF.Sqrt(D), []);
+        var ms = new List<double>();
+        for (int t = 0; t < 3; t++)
+        {
+            var sw = Stopwatch.StartNew();
+            Ops.Attention(q, k, v, o, T, T, H, H, D, 1f / MathF.Sqrt(D), []);
+            ms.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        double flops = 4.0 * T * T * D * H;
+        Console.WriteLine($"Attention {T} tokens x {H} heads x {D}: {Median(ms),7:F1} ms ({flops / Median(ms) / 1e6:F1} GFLOP/s)");
+    }
+
     /// <summary>fp32 GFLOP/s of independent register FMA chains on every pool thread.</summary>
     private static double FmaPeak()
     {
@@ -162,6 +185,69 @@ internal static unsafe class KernelBench
             d9 = Vector256.FusedMultiplyAdd(d9, m2, a2); d10 = Vector256.FusedMultiplyAdd(d10, m2, a2); d11 = Vector256.FusedMultiplyAdd(d11, m2, a2);
         }
         return Vector256.Sum(d0 + d1 + d2 + d3 + d4 + d5 + d6 + d7 + d8 + d9 + d10 + d11);
+    }
+
+    /// <summary>Linear over a 4096x4096 weight for small m on both paths (GEMV-style and packed GEMM).</summary>
+    private static void SweepM()
+    {
+        foreach (var dt in new[] { DType.F32, DType.BF16 })
+        {
+            var src = Random(N * N, 21);
+            var w = new WeightMatrix(dt == DType.F32 ? Tensor.FromArray(src, N, N) : Tensor.FromArray(DType.BF16, src.Select(DTypes.SingleToBF16).ToArray(), N, N));
+            foreach (int m in new[] { 1, 2, 4, 6, 8, 12, 16, 24, 32 })
+            {
+                var x = Random(m * N, m);
+                var y = new float[m * N];
+                string line = $"{dt,-4} m {m,2}:";
+                foreach (var path in new[] { Gemm.Path.Gemv, Gemm.Path.Gemm })
+                {
+                    if (path == Gemm.Path.Gemm && m == 1) continue;
+                    Gemm.Linear(x, m, w, [], y, path);
+                    var times = new List<double>();
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var sw = Stopwatch.StartNew();
+                        Gemm.Linear(x, m, w, [], y, path);
+                        times.Add(sw.Elapsed.TotalMilliseconds);
+                    }
+                    line += $"  {path.ToString().ToLowerInvariant()} {Median(times),7:F2} ms";
+                }
+                Console.WriteLine(line);
+            }
+        }
+    }
+
+    private static void PackTiming()
+    {
+        var src = Random(N * N, 21);
+        var t = Tensor.FromArray(src, N, N);
+        var bp = GC.AllocateArray<float>(4096 * 64 + 64, pinned: true);
+        var ap = GC.AllocateArray<float>(256 * 6 + 64, pinned: true);
+        var c = GC.AllocateArray<float>(6 * 64 + 64, pinned: true);
+        fixed (float* b = bp) fixed (float* a = ap) fixed (float* cc = c)
+        {
+            foreach (int kc in new[] { 256, 512, 1024, 4096, 256, 512, 1024, 4096 })
+            {
+                var sw = Stopwatch.StartNew();
+                for (int n0 = 0; n0 < N; n0 += 64)
+                    for (int k0 = 0; k0 < N; k0 += kc)
+                        Gemm.PackB(t.Pointer, DType.F32, N, n0, 64, k0, kc, b);
+                double pack = sw.Elapsed.TotalMilliseconds;
+                Console.Write($"kc {kc}: ");
+                var small = Tensor.FromArray(Random(512 * 512, 3), 512, 512);
+                var sw2 = Stopwatch.StartNew();
+                for (int rep2 = 0; rep2 < 64; rep2++)
+                    for (int n0 = 0; n0 < 512; n0 += 64)
+                        for (int k0 = 0; k0 < 512; k0 += 256)
+                            Gemm.PackB(small.Pointer, DType.F32, 512, n0, 64, k0, 256, b);
+                Console.Write($"(cached 16M elements: {sw2.Elapsed.TotalMilliseconds:F2} ms) ");
+                sw.Restart();
+                for (int n0 = 0; n0 < N; n0 += 64)
+                    for (int k0 = 0; k0 < N; k0 += 256)
+                        Gemm.Tile(a, b, 256, cc, 64, true);
+                Console.WriteLine($"PackB over 4096x4096 F32: {pack:F2} ms; 1024 micro-kernel calls kc 256: {sw.Elapsed.TotalMilliseconds:F2} ms");
+            }
+        }
     }
 
     private static void Fill(Span<float> s, float v) => s.Fill(v);

@@ -252,6 +252,11 @@ internal static unsafe class FastOps
     {
         Checks.Attention(q.Length, k.Length, v.Length, o.Length, qLen, kvLen, nHeads, nKvHeads, headDim, mask.Length);
         if (qLen == 0) return;
+        if (qLen >= BlockedMinQ && kvLen >= BlockedMinKv)
+        {
+            AttentionBlocked(q, k, v, o, qLen, kvLen, nHeads, nKvHeads, headDim, scale, mask);
+            return;
+        }
         int group = nHeads / nKvHeads;
         int qBlocks = (qLen + QueryBlock - 1) / QueryBlock;
         int items = nHeads * qBlocks;
@@ -297,6 +302,81 @@ internal static unsafe class FastOps
             else
                 WorkerPool.Default.For(items, Item);
         }
+    }
+
+    private const int BlockedMinQ = 8, BlockedMinKv = 32, BlockedQueries = 64;
+
+    /// <summary>
+    /// Attention for many queries as two matrix products per (head, block of 64 queries), through the Linear
+    /// kernels: S[nq, kvLen] = Q_h · K_hᵀ (K_h copied contiguous per kv head), scale, mask and softmax per row as
+    /// in the per-row path, then O[nq, hd] = S · V_h (V_h copied transposed, [hd, kvLen]). The nested Linear calls
+    /// run on the worker that owns the block.
+    /// </summary>
+    private static void AttentionBlocked(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> o,
+        int qLen, int kvLen, int nHeads, int nKvHeads, int headDim, float scale, ReadOnlySpan<float> mask)
+    {
+        int group = nHeads / nKvHeads;
+        var kh = new Tensor[nKvHeads];    // [kvLen, hd] per kv head
+        var vt = new Tensor[nKvHeads];    // [hd, kvLen] per kv head
+        bool hasMask = !mask.IsEmpty;
+        fixed (float* pq = q) fixed (float* pk = k) fixed (float* pv = v) fixed (float* po = o) fixed (float* pm = mask)
+        {
+            float* qp = pq, kp = pk, vp = pv, op = po, mp = pm;
+            for (int g = 0; g < nKvHeads; g++)
+            {
+                kh[g] = Tensor.Allocate(DType.F32, kvLen, headDim);
+                vt[g] = Tensor.Allocate(DType.F32, headDim, kvLen);
+            }
+            WorkerPool.Default.For(nKvHeads, g =>
+            {
+                float* kd = (float*)kh[g].Pointer;
+                float* vd = (float*)vt[g].Pointer;
+                for (int j = 0; j < kvLen; j++)
+                {
+                    float* ks = kp + ((long)j * nKvHeads + g) * headDim;
+                    float* vs = vp + ((long)j * nKvHeads + g) * headDim;
+                    new ReadOnlySpan<float>(ks, headDim).CopyTo(new Span<float>(kd + (long)j * headDim, headDim));
+                    for (int d = 0; d < headDim; d++) vd[(long)d * kvLen + j] = vs[d];
+                }
+            });
+            int qBlocks = (qLen + BlockedQueries - 1) / BlockedQueries;
+            WorkerPool.Default.For(nHeads * qBlocks, it =>
+            {
+                int h = it / qBlocks, qb = it % qBlocks;
+                int g = h / group;
+                int i0 = qb * BlockedQueries;
+                int nq = Math.Min(BlockedQueries, qLen - i0);
+                float[] qBuf = ArrayPool<float>.Shared.Rent(nq * headDim);
+                float[] sBuf = ArrayPool<float>.Shared.Rent(nq * kvLen);
+                float[] oBuf = ArrayPool<float>.Shared.Rent(nq * headDim);
+                try
+                {
+                    for (int i = 0; i < nq; i++)
+                        new ReadOnlySpan<float>(qp + ((long)(i0 + i) * nHeads + h) * headDim, headDim).CopyTo(qBuf.AsSpan(i * headDim, headDim));
+                    var sc = sBuf.AsSpan(0, nq * kvLen);
+                    Gemm.Linear(qBuf.AsSpan(0, nq * headDim), nq, new WeightMatrix(kh[g]), [], sc);      // [nq, kvLen]
+                    for (int i = 0; i < nq; i++)
+                    {
+                        var row = sc.Slice(i * kvLen, kvLen);
+                        TensorPrimitives.Multiply(row, scale, row);
+                        if (hasMask) TensorPrimitives.Add(row, new ReadOnlySpan<float>(mp + (long)(i0 + i) * kvLen, kvLen), row);
+                        Softmax(row);
+                    }
+                    var ob = oBuf.AsSpan(0, nq * headDim);
+                    Gemm.Linear(sc, nq, new WeightMatrix(vt[g]), [], ob);                                 // [nq, hd]
+                    for (int i = 0; i < nq; i++)
+                        ob.Slice(i * headDim, headDim).CopyTo(new Span<float>(op + ((long)(i0 + i) * nHeads + h) * headDim, headDim));
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(qBuf);
+                    ArrayPool<float>.Shared.Return(sBuf);
+                    ArrayPool<float>.Shared.Return(oBuf);
+                }
+            });
+        }
+        GC.KeepAlive(kh);
+        GC.KeepAlive(vt);
     }
 
     // ---- embedding -------------------------------------------------------------------------------------------

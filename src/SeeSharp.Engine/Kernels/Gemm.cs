@@ -18,7 +18,13 @@ namespace SeeSharp.Engine.Kernels;
 /// </summary>
 internal static unsafe partial class Gemm
 {
-    public const int SkinnyMaxM = 4;
+    /// <summary>Largest m that takes the GEMV path. Measured with the benchmark's <c>--sweep-m</c>: the GEMV path
+    /// (W streamed once, re-read from L2 per row of x) beat the packed GEMM (whose packing costs a fixed ~10-20 ms
+    /// for a 4096 x 4096 weight) up to m ≈ 16-24 on this CPU.</summary>
+    public const int SkinnyMaxM = 16;
+
+    /// <summary>Which algorithm <see cref="Linear"/> uses (tests and benchmarks force each one).</summary>
+    internal enum Path { Auto, Gemv, Gemm }
     private const int MR = 6, NR = 64, KC = 256;
     /// <summary>Below this many multiply-adds a call runs on the calling thread only.</summary>
     private const long ParallelMinMacs = 1 << 16;
@@ -26,7 +32,7 @@ internal static unsafe partial class Gemm
     [ThreadStatic] private static float[]? t_packB;
     [ThreadStatic] private static float[]? t_packA;
 
-    public static void Linear(ReadOnlySpan<float> x, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> y)
+    public static void Linear(ReadOnlySpan<float> x, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> y, Path path = Path.Auto)
     {
         Checks.Linear(x.Length, m, w, bias.Length, y.Length);
         int rows = w.Rows, k = w.Cols;
@@ -41,7 +47,7 @@ internal static unsafe partial class Gemm
         fixed (float* pb = bias)
         fixed (float* py = y)
         {
-            if (m <= SkinnyMaxM) Skinny(px, m, w, bias.IsEmpty ? null : pb, py);
+            if (path == Path.Gemv || (path == Path.Auto && m <= SkinnyMaxM)) Skinny(px, m, w, bias.IsEmpty ? null : pb, py);
             else Packed(px, m, w, bias.IsEmpty ? null : pb, py);
         }
         GC.KeepAlive(w.Tensor);
@@ -338,6 +344,7 @@ internal static unsafe partial class Gemm
 
         DType dt = w.DType;
         byte* wp = w.Tensor.Pointer;
+        int esize = DTypes.SizeOf(dt);
         void Panel(int jp)
         {
             float* bp = Aligned(ref t_packB, (long)KC * NR);
@@ -349,6 +356,10 @@ internal static unsafe partial class Gemm
             {
                 int kcLen = Math.Min(KC, k - k0);
                 PackB(wp, dt, k, n0, nw, k0, kcLen, bp);
+                // While the micro-kernels run on this block, fetch the next block's rows into L2: PackB's reads
+                // are short runs from 64 rows and are latency-bound when they come from DRAM.
+                if (k0 + KC < k) PrefetchBlock(wp, esize, k, n0, nw, k0 + KC, Math.Min(KC, k - k0 - KC));
+                else if (n0 + NR < rows) PrefetchBlock(wp, esize, k, n0 + NR, Math.Min(NR, rows - n0 - NR), 0, Math.Min(KC, k));
                 bool accumulate = k0 > 0;
                 float* aBlock = ap + (long)k0 * mPad;
                 for (int ip = 0; ip < mPanels; ip++)
@@ -383,41 +394,98 @@ internal static unsafe partial class Gemm
         else for (int jp = 0; jp < nPanels; jp++) Panel(jp);
     }
 
-    /// <summary>Bp[p][j] = W[n0 + j, k0 + p] as fp32 for p &lt; kcLen, j &lt; 64; zero for j ≥ nw.</summary>
-    private static void PackB(byte* wp, DType dt, int k, int n0, int nw, int k0, int kcLen, float* bp)
+    /// <summary>Prefetches (to L2) rows [n0, n0 + nw) of W, columns [k0, k0 + kcLen).</summary>
+    private static void PrefetchBlock(byte* wp, int esize, int k, int n0, int nw, int k0, int kcLen)
     {
+        if (!Sse.IsSupported) return;
+        long bytes = (long)kcLen * esize;
         for (int j = 0; j < nw; j++)
         {
-            long start = (long)(n0 + j) * k + k0;
-            float* dst = bp + j;
-            switch (dt)
+            byte* row = wp + ((long)(n0 + j) * k + k0) * esize;
+            for (long o = 0; o < bytes; o += 64) Sse.Prefetch1(row + o);
+        }
+    }
+
+    /// <summary>Bp[p][j] = W[n0 + j, k0 + p] as fp32 for p &lt; kcLen, j &lt; 64; zero for j ≥ nw.
+    /// Done in 16 x 16 tiles: 16 contiguous row reads (converted to fp32) into an L1 scratch tile, then the
+    /// transpose out of it. Walking 64 rows that lie a power-of-two apart element by element instead thrashes
+    /// L1's sets (measured ~10 cycles per element).</summary>
+    internal static void PackB(byte* wp, DType dt, int k, int n0, int nw, int k0, int kcLen, float* bp)
+    {
+        if (nw < NR)
+            for (int p = 0; p < kcLen; p++) new Span<float>(bp + p * NR + nw, NR - nw).Clear();
+        float* tile = stackalloc float[16 * 16];
+        for (int jb = 0; jb < nw; jb += 16)
+        {
+            int rn = Math.Min(16, nw - jb);
+            for (int pb = 0; pb < kcLen; pb += 16)
             {
-                case DType.F32:
+                int cn = Math.Min(16, kcLen - pb);
+                for (int r = 0; r < rn; r++)
                 {
-                    float* src = (float*)wp + start;
-                    for (int p = 0; p < kcLen; p++) dst[p * NR] = src[p];
-                    break;
+                    long at = (long)(n0 + jb + r) * k + k0 + pb;
+                    float* t = tile + r * 16;
+                    if (cn == 16 && Vector512.IsHardwareAccelerated)
+                    {
+                        switch (dt)
+                        {
+                            case DType.F32: Vector512.Load((float*)wp + at).Store(t); break;
+                            case DType.BF16: (Vector512.WidenLower(Vector256.Load((ushort*)wp + at).ToVector512Unsafe()) << 16).AsSingle().Store(t); break;
+                            default: HalfToSingle(Vector512.WidenLower(Vector256.Load((ushort*)wp + at).ToVector512Unsafe())).Store(t); break;
+                        }
+                    }
+                    else
+                    {
+                        switch (dt)
+                        {
+                            case DType.F32: for (int c = 0; c < cn; c++) t[c] = ((float*)wp)[at + c]; break;
+                            case DType.BF16: for (int c = 0; c < cn; c++) t[c] = DTypes.BF16ToSingle(((ushort*)wp)[at + c]); break;
+                            default: for (int c = 0; c < cn; c++) t[c] = DTypes.F16ToSingle(((ushort*)wp)[at + c]); break;
+                        }
+                    }
                 }
-                case DType.BF16:
+                if (rn == 16 && cn == 16 && Avx512F.IsSupported)
                 {
-                    ushort* src = (ushort*)wp + start;
-                    for (int p = 0; p < kcLen; p++) dst[p * NR] = DTypes.BF16ToSingle(src[p]);
-                    break;
+                    Transpose16x16(tile);
+                    for (int c = 0; c < 16; c++) Vector512.Load(tile + c * 16).Store(bp + (pb + c) * NR + jb);
                 }
-                default:
+                else
                 {
-                    ushort* src = (ushort*)wp + start;
-                    for (int p = 0; p < kcLen; p++) dst[p * NR] = DTypes.F16ToSingle(src[p]);
-                    break;
+                    for (int c = 0; c < cn; c++)
+                    {
+                        float* d = bp + (pb + c) * NR + jb;
+                        for (int r = 0; r < rn; r++) d[r] = tile[r * 16 + c];
+                    }
                 }
             }
         }
-        for (int j = nw; j < NR; j++)
-            for (int p = 0; p < kcLen; p++) bp[p * NR + j] = 0f;
+    }
+
+    /// <summary>In-place transpose of a 16 x 16 fp32 tile: four butterfly stages (d = 8, 4, 2, 1), each swapping
+    /// the off-diagonal d x d blocks of every 2d x 2d block with two-source permutes.</summary>
+    internal static void Transpose16x16(float* t)
+    {
+        Stage(t, 8, Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23), Vector512.Create(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31));
+        Stage(t, 4, Vector512.Create(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27), Vector512.Create(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31));
+        Stage(t, 2, Vector512.Create(0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29), Vector512.Create(2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31));
+        Stage(t, 1, Vector512.Create(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30), Vector512.Create(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(float* a, float* bp, int kc, float* c, int ldc, bool accumulate)
+    private static void Stage(float* t, int d, Vector512<int> lo, Vector512<int> hi)
+    {
+        for (int i = 0; i < 16; i++)
+        {
+            if ((i & d) != 0) continue;
+            var a = Vector512.Load(t + i * 16);
+            var b = Vector512.Load(t + (i + d) * 16);
+            Avx512F.PermuteVar16x32x2(a, lo, b).Store(t + i * 16);
+            Avx512F.PermuteVar16x32x2(a, hi, b).Store(t + (i + d) * 16);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Tile(float* a, float* bp, int kc, float* c, int ldc, bool accumulate)
     {
         if (Vector512.IsHardwareAccelerated)
         {
