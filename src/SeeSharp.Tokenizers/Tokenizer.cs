@@ -99,8 +99,8 @@ public sealed class Tokenizer
         var root = new JNode(doc.RootElement, file, "$");
         if (root.Kind != JsonValueKind.Object) throw root.Error($"expected a JSON object, got {root.Kind}");
 
-        if (root.Opt("truncation") is { } tr) throw new TokenizerFormatException(file, tr.Path, "truncation settings are not supported (expected null)");
-        if (root.Opt("padding") is { } pd) throw new TokenizerFormatException(file, pd.Path, "padding settings are not supported (expected null)");
+        // "truncation" / "padding" are ignored: transformers resets both on every call that does not ask for them
+        // (set_truncation_and_padding with the default do_not_truncate / do_not_pad), so tokenizer(text) never uses them.
 
         var normalizer = root.Opt("normalizer") is { } nn ? Normalizer.Load(nn) : null;
         var pre = root.Opt("pre_tokenizer") is { } pn ? PreTokenizer.Load(pn) : null;

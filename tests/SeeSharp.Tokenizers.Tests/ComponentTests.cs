@@ -237,6 +237,7 @@ public class ComponentTests
         Assert.Equal(" 野  口  noguchi", Norm("""{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true}""", "野口 Noguchi"));
         // canonical ordering of combining marks: below (220) before above (230)
         Assert.Equal("a\u0323\u0301", Norm("""{"type":"NFD"}""", "a\u0301\u0323"));
+        Assert.Equal("ĠhÃ©", Norm("""{"type":"ByteLevel"}""", " hé"));
     }
 
     [Fact]
