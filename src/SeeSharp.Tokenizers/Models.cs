@@ -339,6 +339,7 @@ internal sealed class UnigramModel : Model
     {
         if (text.Length == 0) return [];
         int n = text.Length;
+        var lookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         var best = new (double Score, int Start, int Id)[n + 1];
         for (int i = 1; i <= n; i++) best[i] = (0, -1, -1);
         best[0] = (0, 0, -1);
@@ -352,7 +353,7 @@ internal sealed class UnigramModel : Model
             for (int e = s + 1; e <= maxEnd; e++)
             {
                 if (e < n && char.IsLowSurrogate(text[e]) && char.IsHighSurrogate(text[e - 1])) continue;
-                if (!_vocab.TryGetValue(text[s..e], out var id)) continue;
+                if (!lookup.TryGetValue(text.AsSpan(s, e - s), out var id)) continue;
                 double cand = here + _scores[id];
                 if (best[e].Start == -1 || cand > best[e].Score) best[e] = (cand, s, id);
                 if (e - s == mb) single = true;

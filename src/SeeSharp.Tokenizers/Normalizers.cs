@@ -28,6 +28,7 @@ internal abstract class Normalizer
                 return new BertNormalizer(n.OptBool("clean_text", true), n.OptBool("handle_chinese_chars", true),
                     n.Opt("strip_accents")?.Bool(), n.OptBool("lowercase", true));
             case "Nmt": return new NmtNormalizer();
+            case "ByteLevel": return new ByteLevelNormalizer();
             case "Precompiled":
                 {
                     // An empty charsmap is the identity; anything else needs SentencePiece's compiled trie.
@@ -92,6 +93,12 @@ internal sealed class PrependNormalizer(string prepend) : Normalizer
 internal sealed class ReplaceNormalizer(Pattern pattern, string content) : Normalizer
 {
     public override void Normalize(NormalizedString s) => s.ReplaceRanges(pattern.Matches(s.Text), content);
+}
+
+/// <summary>Every UTF-8 byte becomes its GPT-2 printable char (the ByteLevel pre-tokenizer's mapping, without splitting).</summary>
+internal sealed class ByteLevelNormalizer : Normalizer
+{
+    public override void Normalize(NormalizedString s) => s.MapScalars(ByteLevel.EncodeScalar);
 }
 
 internal sealed class NmtNormalizer : Normalizer

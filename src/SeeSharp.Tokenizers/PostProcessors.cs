@@ -45,19 +45,24 @@ internal sealed class ByteLevelPostProcessor(bool trimOffsets, bool addPrefixSpa
     public override List<EncToken> Process(List<EncToken> tokens, bool addSpecialTokens)
     {
         if (!trimOffsets) return tokens;
-        for (int i = 0; i < tokens.Count; i++) tokens[i] = Trim(tokens[i], addPrefixSpace);
+        for (int i = 0; i < tokens.Count; i++) tokens[i] = Trim(tokens[i], i, addPrefixSpace);
         return tokens;
     }
 
-    internal static EncToken Trim(EncToken t, bool addPrefixSpace)
+    /// <summary>Rust <c>process_offsets</c>: offsets skip the leading/trailing 'Ġ' or whitespace chars of the token.</summary>
+    internal static EncToken Trim(EncToken t, int index, bool addPrefixSpace)
     {
-        if (t.Special) return t;
-        const char space = '\u0120';
-        int lead = 0; while (lead < t.Value.Length && t.Value[lead] == space) lead++;
-        int trail = 0; while (trail < t.Value.Length - lead && t.Value[t.Value.Length - 1 - trail] == space) trail++;
+        static bool Space(char c) => c == '\u0120' || char.IsWhiteSpace(c);
+        int lead = 0; while (lead < t.Value.Length && Space(t.Value[lead])) lead++;
+        int trail = 0; while (trail < t.Value.Length && Space(t.Value[t.Value.Length - 1 - trail])) trail++;
         int s = t.Start, e = t.End;
-        if (lead > 0 && !(addPrefixSpace && lead == 1 && s == 0)) s = Math.Min(s + lead, e);
-        if (trail > 0 && e >= s) e = Math.Max(e - trail, s);
+        if (lead > 0)
+        {
+            bool isFirst = index == 0 || s == 0;
+            if (isFirst && addPrefixSpace && lead == 1) lead = 0; // keep the space the pre-tokenizer added
+            s = Math.Min(s + lead, e);
+        }
+        if (trail > 0 && e >= trail) e = Math.Max(e - trail, s);
         return t with { Start = s, End = e };
     }
 }
@@ -67,7 +72,7 @@ internal sealed class ClsSepProcessor((string Tok, int Id) cls, (string Tok, int
 {
     public override List<EncToken> Process(List<EncToken> tokens, bool addSpecialTokens)
     {
-        if (trimOffsets) for (int i = 0; i < tokens.Count; i++) tokens[i] = ByteLevelPostProcessor.Trim(tokens[i], addPrefixSpace);
+        if (trimOffsets) for (int i = 0; i < tokens.Count; i++) tokens[i] = ByteLevelPostProcessor.Trim(tokens[i], i, addPrefixSpace);
         if (!addSpecialTokens) return tokens;
         var r = new List<EncToken>(tokens.Count + 2) { new(cls.Id, cls.Tok, 0, 0, 0, true) };
         r.AddRange(tokens);

@@ -18,6 +18,11 @@ internal sealed class ScalarRegex
     public ScalarRegex(string pattern, string file, string jsonPath)
     {
         Pattern = pattern;
+        // Stand-ins keep categories, not identities: a pattern that names astral characters itself (a literal or a
+        // range such as [𐐀-𐑏]) cannot be matched this way, so refuse it instead of tokenizing wrongly.
+        foreach (var c in pattern)
+            if (char.IsSurrogate(c))
+                throw new TokenizerFormatException(file, jsonPath, "regex patterns containing characters outside the Basic Multilingual Plane are not supported");
         try
         {
             _regex = new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(10));

@@ -24,11 +24,16 @@ public sealed class Tokenizer
     private readonly bool[] _isByteToken;
     private readonly bool _cleanUp;
     private readonly Dictionary<string, string> _specialMap;
+    private readonly ConfigExtras _extras;
+
+    /// <summary>Other tokenizer_config.json values the processor and chat templates need.</summary>
+    private sealed record ConfigExtras(string? ChatTemplate, Dictionary<string, string> ChatTemplates, string[] AdditionalSpecialTokens, string PaddingSide);
 
     private Tokenizer(Normalizer? normalizer, PreTokenizer? pre, Model model, PostProcessor? post, Decoder? decoder,
         AddedVocabulary added, bool cleanUp, Dictionary<string, string> specialMap, int? modelMaxLength,
-        bool? addBos, bool? addEos)
+        bool? addBos, bool? addEos, ConfigExtras extras)
     {
+        _extras = extras;
         _normalizer = normalizer;
         _preTokenizer = pre;
         _model = model;
@@ -99,8 +104,8 @@ public sealed class Tokenizer
         var root = new JNode(doc.RootElement, file, "$");
         if (root.Kind != JsonValueKind.Object) throw root.Error($"expected a JSON object, got {root.Kind}");
 
-        if (root.Opt("truncation") is { } tr) throw new TokenizerFormatException(file, tr.Path, "truncation settings are not supported (expected null)");
-        if (root.Opt("padding") is { } pd) throw new TokenizerFormatException(file, pd.Path, "padding settings are not supported (expected null)");
+        // "truncation" / "padding" are ignored: transformers resets both on every call that does not ask for them
+        // (set_truncation_and_padding with the default do_not_truncate / do_not_pad), so tokenizer(text) never uses them.
 
         var normalizer = root.Opt("normalizer") is { } nn ? Normalizer.Load(nn) : null;
         var pre = root.Opt("pre_tokenizer") is { } pn ? PreTokenizer.Load(pn) : null;
@@ -116,6 +121,7 @@ public sealed class Tokenizer
         int? maxLen = null;
         bool? addBos = null, addEos = null;
         var specialMap = new Dictionary<string, string>(StringComparer.Ordinal);
+        var extras = new ConfigExtras(null, new Dictionary<string, string>(StringComparer.Ordinal), [], "right");
         if (cfgJson is not null)
         {
             using var cdoc = JNode.Parse(cfgFile!, cfgJson);
@@ -132,6 +138,7 @@ public sealed class Tokenizer
             if (c.Opt("model_max_length") is { } ml && ml.Kind == JsonValueKind.Number)
                 maxLen = ml.El.TryGetInt32(out var m) ? m : int.MaxValue; // transformers writes 1e30 for "no limit"
             added.EncodeSpecialTokens = c.OptBool("split_special_tokens", false);
+            extras = LoadExtras(c);
             addBos = c.Opt("add_bos_token")?.Bool();
             addEos = c.Opt("add_eos_token")?.Bool();
             foreach (var key in new[] { "bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token" })
@@ -145,7 +152,26 @@ public sealed class Tokenizer
                 post = BuildLlamaTemplate(c, added, model, specialMap, addBos ?? true, addEos ?? false, "<bos>", "<eos>");
         }
         added.Build(normalizer);
-        return new Tokenizer(normalizer, pre, model, post, decoder, added, cleanUp, specialMap, maxLen, addBos, addEos);
+        return new Tokenizer(normalizer, pre, model, post, decoder, added, cleanUp, specialMap, maxLen, addBos, addEos, extras);
+    }
+
+    private static ConfigExtras LoadExtras(JNode c)
+    {
+        string? chat = null;
+        var named = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (c.Opt("chat_template") is { } ct)
+        {
+            if (ct.Kind == JsonValueKind.String) chat = ct.Str();
+            else
+                foreach (var item in ct.Items()) // [{"name": "default", "template": "..."}, ...]
+                    named[item.Req("name").Str()] = item.Req("template").Str();
+            if (chat is null && named.TryGetValue("default", out var d)) chat = d;
+        }
+        var extra = c.Opt("additional_special_tokens")?.Items()
+            .Select(t => t.Kind == JsonValueKind.String ? t.Str() : t.Req("content").Str()).ToArray() ?? [];
+        var side = c.OptStr("padding_side") ?? "right";
+        if (side is not ("left" or "right")) throw new TokenizerFormatException(c.File, "$.padding_side", $"must be 'left' or 'right', got '{side}'");
+        return new ConfigExtras(chat, named, extra, side);
     }
 
     private static TemplateProcessor BuildLlamaTemplate(JNode cfg, AddedVocabulary added, Model model, Dictionary<string, string> map,
@@ -185,6 +211,18 @@ public sealed class Tokenizer
     public string? UnkToken => _specialMap.GetValueOrDefault("unk_token");
     /// <summary>The special tokens of tokenizer_config.json by name (<c>bos_token</c> -&gt; <c>&lt;s&gt;</c>, ...), e.g. for chat templates.</summary>
     public IReadOnlyDictionary<string, string> SpecialTokensMap => _specialMap;
+
+    /// <summary>
+    /// <c>chat_template</c> of tokenizer_config.json (the <c>default</c> one when it is a list of named templates), or
+    /// null. Processors may instead have it in chat_template.json / processor_config.json.
+    /// </summary>
+    public string? ChatTemplate => _extras.ChatTemplate;
+    /// <summary>Named chat templates when tokenizer_config.json gives a list (e.g. <c>default</c>, <c>tool_use</c>).</summary>
+    public IReadOnlyDictionary<string, string> ChatTemplates => _extras.ChatTemplates;
+    /// <summary><c>additional_special_tokens</c> of tokenizer_config.json.</summary>
+    public IReadOnlyList<string> AdditionalSpecialTokens => _extras.AdditionalSpecialTokens;
+    /// <summary><c>padding_side</c> of tokenizer_config.json: "left" or "right" (default).</summary>
+    public string PaddingSide => _extras.PaddingSide;
 
     /// <summary>Id of a token (added tokens first, then the model vocabulary), or null.</summary>
     public int? TokenToId(string token) => _added.TokenToId(token) ?? _model.TokenToId(token);

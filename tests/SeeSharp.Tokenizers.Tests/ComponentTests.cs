@@ -237,6 +237,7 @@ public class ComponentTests
         Assert.Equal(" 野  口  noguchi", Norm("""{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true}""", "野口 Noguchi"));
         // canonical ordering of combining marks: below (220) before above (230)
         Assert.Equal("a\u0323\u0301", Norm("""{"type":"NFD"}""", "a\u0301\u0323"));
+        Assert.Equal("ĠhÃ©", Norm("""{"type":"ByteLevel"}""", " hé"));
     }
 
     [Fact]
@@ -248,5 +249,44 @@ public class ComponentTests
         Assert.Equal("ab ", Dec("""{"type":"Sequence","decoders":[{"type":"Fuse"},{"type":"Strip","content":" ","start":2,"stop":0}]}""", "  ", "ab "));
         Assert.Equal("hello world", Dec("""{"type":"WordPiece","prefix":"##","cleanup":true}""", "hel", "##lo", "world"));
         Assert.Equal("Hello world", Dec("""{"type":"ByteLevel"}""", "Hello", "Ġworld"));
+    }
+
+    private static List<Token> Bpe(string modelJson, string word) => BpeModel.Load(Node(modelJson)).Tokenize(word);
+
+    [Fact]
+    public void Bpe_Options()
+    {
+        // merges by rank: "b c" (rank 0) before "a b" (rank 1), so "abc" -> a + bc
+        const string v = "\"vocab\":{\"a\":0,\"b\":1,\"c\":2,\"ab\":3,\"bc\":4,\"abc\":5,\"<unk>\":6}";
+        Assert.Equal(["a", "bc"], Bpe($$$"""{"type":"BPE",{{{v}}},"merges":["b c","a b"]}""", "abc").Select(t => t.Value));
+        Assert.Equal(["a", "bc"], Bpe($$$"""{"type":"BPE",{{{v}}},"merges":[["b","c"],["a","b"]]}""", "abc").Select(t => t.Value));
+        // ignore_merges: a word that is in the vocab is one token even without a merge path
+        Assert.Equal(["abc"], Bpe($$$"""{"type":"BPE",{{{v}}},"merges":[],"ignore_merges":true}""", "abc").Select(t => t.Value));
+        Assert.Equal(["a", "b", "c"], Bpe($$$"""{"type":"BPE",{{{v}}},"merges":[]}""", "abc").Select(t => t.Value));
+        // unknown chars: fused into one unk when fuse_unk, else one per char; offsets cover the chars
+        Assert.Equal([new Token(0, "a", 0, 1), new Token(6, "<unk>", 1, 3), new Token(1, "b", 3, 4)],
+            Bpe($$$"""{"type":"BPE",{{{v}}},"merges":[],"unk_token":"<unk>","fuse_unk":true}""", "axyb"));
+        Assert.Equal(4, Bpe($$$"""{"type":"BPE",{{{v}}},"merges":[],"unk_token":"<unk>","fuse_unk":false}""", "axyb").Count);
+        // no unk token: unknown chars are dropped (Rust)
+        Assert.Equal(["a", "b"], Bpe($$$"""{"type":"BPE",{{{v}}},"merges":[]}""", "axyb").Select(t => t.Value));
+    }
+
+    [Fact]
+    public void Bpe_PrefixAndSuffix()
+    {
+        const string json = """
+            {"type":"BPE","vocab":{"a":0,"##b":1,"##c</w>":2,"a##b":3,"ab":4,"##b##c</w>":5,"##bc</w>":6},
+             "merges":["##b ##c</w>","a ##b"],"continuing_subword_prefix":"##","end_of_word_suffix":"</w>"}
+            """;
+        // "##b" + "##c</w>" merges to "##bc</w>" (the prefix of the right part is dropped), then "a" + "##bc</w>" has no merge
+        Assert.Equal(["a", "##bc</w>"], Bpe(json, "abc").Select(t => t.Value));
+    }
+
+    [Fact]
+    public void Bpe_ByteFallback_MissingByteGivesUnk()
+    {
+        const string json = """{"type":"BPE","vocab":{"<unk>":0,"<0xC3>":1,"<0xA9>":2,"a":3},"merges":[],"unk_token":"<unk>","byte_fallback":true,"fuse_unk":true}""";
+        Assert.Equal([1, 2, 3], Bpe(json, "éa").Select(t => t.Id));
+        Assert.Equal([0, 3], Bpe(json, "ñüa").Select(t => t.Id)); // ñ = C3 B1: <0xB1> missing -> unk, fused with ü
     }
 }

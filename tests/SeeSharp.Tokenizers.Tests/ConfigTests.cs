@@ -32,6 +32,13 @@ public class ConfigTests
         Assert.Equal(131072, q.ModelMaxLength);
         Assert.False(q.IsSpecial(q.TokenToId("<think>")!.Value)); // added but not special
 
+        Assert.StartsWith("{%- if tools %}", q.ChatTemplate);
+        Assert.Equal(13, q.AdditionalSpecialTokens.Count);
+        Assert.Equal("<|im_start|>", q.AdditionalSpecialTokens[0]);
+        Assert.Equal("right", q.PaddingSide);
+        Assert.Null(t.ChatTemplate);
+        Assert.Equal("left", Tokenizer.FromFolder(Fixtures.Path("idefics2-tiny", "model")).PaddingSide);
+
         var l = FixtureData.Tok("llama3");
         Assert.Equal(128256, l.VocabSize);
         Assert.Equal(int.MaxValue, l.ModelMaxLength); // 1e30 = "no limit"
@@ -48,6 +55,15 @@ public class ConfigTests
         var e = Assert.Throws<TokenizerFormatException>(() =>
             Tokenizer.FromJson(json, """{"tokenizer_class":"LlamaTokenizer","add_eos_token":true,"eos_token":"<nope>"}"""));
         Assert.Contains("$.eos_token", e.Message);
+    }
+
+    [Fact]
+    public void NamedChatTemplates_DefaultIsChosen()
+    {
+        const string tj = """{"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}""";
+        var t = Tokenizer.FromJson(tj, """{"chat_template":[{"name":"tool_use","template":"T"},{"name":"default","template":"D"}]}""");
+        Assert.Equal("D", t.ChatTemplate);
+        Assert.Equal("T", t.ChatTemplates["tool_use"]);
     }
 
     [Fact]

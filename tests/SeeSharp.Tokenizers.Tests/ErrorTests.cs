@@ -62,6 +62,7 @@ public class ErrorTests
         Assert.Contains("'c'", m.Message);
         Assert.Equal("$.normalizer.prepend", Bad($$$"""{"model":{{{Model}}},"normalizer":{"type":"Prepend"}}""").JsonPath);
         Assert.Contains("regex", Bad($$$"""{"model":{{{Model}}},"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(unclosed"},"behavior":"Isolated"}}""").Message);
+        Assert.Contains("Basic Multilingual Plane", Bad($$$"""{"model":{{{Model}}},"pre_tokenizer":{"type":"Split","pattern":{"Regex":"[𐐀-𐑏]+"},"behavior":"Isolated"}}""").Message);
         Assert.Contains("Precompiled", Bad($$$"""{"model":{{{Model}}},"normalizer":{"type":"Precompiled","precompiled_charsmap":"AAAA"}}""").Message);
         Assert.Equal("$.added_tokens[0].id", Bad($$$"""{"model":{{{Model}}},"added_tokens":[{"content":"<x>"}]}""").JsonPath);
         Assert.Equal("$.pre_tokenizer.behavior", Bad($$$"""{"model":{{{Model}}},"pre_tokenizer":{"type":"Split","pattern":{"String":" "},"behavior":"Sideways"}}""").JsonPath);

@@ -6,7 +6,8 @@ namespace SeeSharp.Tokenizers.Tests;
 /// <summary>
 /// tests/fixtures/idefics2-tiny and idefics3-tiny: the ids of each cases/*/prompt&lt;k&gt;_expanded.txt must equal the
 /// unpadded golden input_ids of case.json (made by transformers' processor), and the Rust decodes of the generated
-/// rows in tokenizer_json_check.json must match. Exact equality.
+/// rows in tokenizer_json_check.json must match; the 8 seq-8 expansions of tests/fixtures/idefics2-chat-template
+/// must encode to their tiny_tokenizer_ids_seq8_*.json (ids and token strings). Exact equality.
 /// </summary>
 public class IdeficsTinyTests
 {
@@ -53,5 +54,24 @@ public class IdeficsTinyTests
             n++;
         }
         Assert.True(n > 0);
+    }
+
+    public static IEnumerable<object[]> ChatTemplateExpansions()
+    {
+        foreach (var dir in Directory.GetDirectories(Fixtures.Path("idefics2-chat-template")).OrderBy(d => d, StringComparer.Ordinal))
+            foreach (var f in Directory.GetFiles(dir, "tiny_tokenizer_ids_seq8_*.json").OrderBy(d => d, StringComparer.Ordinal))
+                yield return [Path.GetFileName(dir), Path.GetFileName(f)];
+    }
+
+    [Theory]
+    [MemberData(nameof(ChatTemplateExpansions))]
+    public void ChatTemplateExpansion_EncodesToGoldenIds(string caseName, string idsFile)
+    {
+        var tok = Tokenizer.FromFolder(Fixtures.Path("idefics2-tiny", "model"));
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Fixtures.Path("idefics2-chat-template", caseName, idsFile)));
+        var text = File.ReadAllText(Fixtures.Path("idefics2-chat-template", caseName, doc.RootElement.GetProperty("text_file").GetString()!));
+        var enc = tok.Encode(text);
+        Assert.Equal(FixtureData.Ints(doc.RootElement.GetProperty("input_ids")), enc.Ids.ToArray());
+        Assert.Equal(FixtureData.Strs(doc.RootElement.GetProperty("tokens")), enc.Tokens.ToArray());
     }
 }
