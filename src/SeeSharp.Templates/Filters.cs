@@ -65,13 +65,11 @@ internal static partial class Filters
             }
             case "first":
             {
-                if (v is Undefined u) throw u.Fail();
                 var items = PyOps.Iterate(v);
                 return items.Count > 0 ? items[0] : new Undefined("first", null, "No first item, sequence was empty.", hasObj: false);
             }
             case "last":
             {
-                if (v is Undefined u) throw u.Fail();
                 var items = PyOps.Iterate(v);
                 return items.Count > 0 ? items[^1] : new Undefined("last", null, "No last item, sequence was empty.", hasObj: false);
             }
@@ -320,7 +318,13 @@ internal static partial class Filters
                 return Printf.Format(it, fmt, new PyTuple(args.ToArray()));
             }
             case "attr":
-                return it.GetAttr(v, SoftStr(Arg(args, kw, 0, "name", "")));
+            {
+                // Jinja's sandboxed getattr on the Python object: methods only, never dict items.
+                string attrName = SoftStr(Arg(args, kw, 0, "name", ""));
+                if (v is Undefined u) throw u.Fail();
+                if (v is Namespace ns) return ns.Attrs.TryGetValue(attrName, out var nv) ? nv : Undefined.NoAttribute(v, attrName);
+                return Methods.IsMethod(v, attrName) ? Methods.Bind(v, attrName) : Undefined.NoAttribute(v, attrName);
+            }
             case "pprint":
                 return PyOps.Repr(v);
             default:

@@ -353,7 +353,9 @@ internal sealed partial class Interpreter
             for (int i = 0; i < ps.Count; i++)
             {
                 if (bound[i]) continue;
-                s.Set(ps[i].Name, ps[i].Default is null ? Undefined.Missing(ps[i].Name) : Eval(ps[i].Default!, s));
+                s.Set(ps[i].Name, ps[i].Default is null
+                    ? new Undefined(ps[i].Name, null, $"parameter {PyOps.Repr(ps[i].Name)} was not provided", hasObj: false)
+                    : Eval(ps[i].Default!, s));
             }
             var output = new Output(Limits.MaxOutputLength);
             ExecBlock(body, s, output);
