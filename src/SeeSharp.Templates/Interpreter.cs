@@ -32,14 +32,16 @@ internal sealed class Scope(Scope? parent)
 }
 
 /// <summary>Render output with the <see cref="TemplateLimits.MaxOutputLength"/> check.</summary>
-internal sealed class Output(int max)
+internal sealed class Output(Interpreter it)
 {
     private readonly StringBuilder _sb = new();
 
     public void Append(string s)
     {
+        int max = it.Limits.MaxOutputLength;
         if (_sb.Length + s.Length > max)
             throw new TemplateLimitException(nameof(TemplateLimits.MaxOutputLength), $"rendered output would exceed {max} chars");
+        it.ChargeChars(s.Length);
         _sb.Append(s);
     }
 
@@ -120,7 +122,7 @@ internal sealed partial class Interpreter
         foreach (var (name, fn) in Globals()) globals.Set(name, fn);
         var root = new Scope(globals);
         foreach (var kv in context) root.Set(kv.Key, TemplateValues.FromHost(kv.Value));
-        var output = new Output(Limits.MaxOutputLength);
+        var output = new Output(this);
         try
         {
             ExecBlock(body, root, output);
@@ -139,8 +141,27 @@ internal sealed partial class Interpreter
             throw new TemplateLimitException(nameof(TemplateLimits.MaxIterations), $"template did more than {Limits.MaxIterations} loop iterations / item visits");
     }
 
+    /// <summary>Work proportional to text size: 64 chars copied or scanned count as one step.</summary>
+    public void ChargeChars(long n)
+    {
+        if (n >= 64) Charge(n >> 6);
+    }
+
+    /// <summary>Work of touching a value in O(size): strings by chars, collections by items.</summary>
+    public void ChargeSize(object? v)
+    {
+        switch (v)
+        {
+            case string s: ChargeChars(s.Length); break;
+            case List<object?> l: Charge(l.Count >> 4); break;
+            case PyTuple t: Charge(t.Count >> 4); break;
+            case OrderedDictionary<string, object?> d: Charge(d.Count >> 4); break;
+        }
+    }
+
     public string CheckString(string s)
     {
+        ChargeChars(s.Length);
         if (s.Length > Limits.MaxStringLength)
             throw new TemplateLimitException(nameof(TemplateLimits.MaxStringLength), $"string of {s.Length} chars exceeds {Limits.MaxStringLength}");
         return s;
@@ -148,6 +169,7 @@ internal sealed partial class Interpreter
 
     public void CheckStringLength(long n)
     {
+        ChargeChars(n);
         if (n > Limits.MaxStringLength)
             throw new TemplateLimitException(nameof(TemplateLimits.MaxStringLength), $"string of {n} chars would exceed {Limits.MaxStringLength}");
     }
@@ -204,7 +226,7 @@ internal sealed partial class Interpreter
                 return Flow.Normal;
             case SetBlockStmt sb:
             {
-                var inner = new Output(Limits.MaxOutputLength);
+                var inner = new Output(this);
                 ExecBlock(sb.Body, new Scope(scope), inner);
                 object? value = inner.ToString();
                 if (sb.Filter is not null) value = ApplyFilterChain(sb.Filter, value, scope);
@@ -227,7 +249,7 @@ internal sealed partial class Interpreter
             }
             case FilterBlockStmt fb:
             {
-                var inner = new Output(Limits.MaxOutputLength);
+                var inner = new Output(this);
                 ExecBlock(fb.Body, new Scope(scope), inner);
                 output.Append(PyOps.Str(ApplyFilterChain(fb.Filter, inner.ToString(), scope)));
                 return Flow.Normal;
@@ -260,6 +282,7 @@ internal sealed partial class Interpreter
     private void ExecFor(ForStmt f, Scope scope, Output output)
     {
         var iterable = Eval(f.Iter, scope);
+        if (iterable is string big && big.Length > Limits.MaxListLength) CheckListLength(big.Length);
         var items = PyOps.Iterate(iterable);
         Charge(items.Count / 16);
         if (f.Filter is not null)
@@ -357,7 +380,7 @@ internal sealed partial class Interpreter
                     ? new Undefined(ps[i].Name, null, $"parameter {PyOps.Repr(ps[i].Name)} was not provided", hasObj: false)
                     : Eval(ps[i].Default!, s));
             }
-            var output = new Output(Limits.MaxOutputLength);
+            var output = new Output(this);
             ExecBlock(body, s, output);
             return output.ToString();
         }
@@ -471,6 +494,8 @@ internal sealed partial class Interpreter
                 foreach (var (op, operandExpr) in c.Rest)
                 {
                     var right = Eval(operandExpr, scope);
+                    ChargeSize(right);
+                    if (op is "==" or "!=") ChargeSize(left);
                     if (!PyOps.CompareOp(op, left, right)) return false;
                     left = right;
                 }
@@ -551,6 +576,7 @@ internal sealed partial class Interpreter
                         if (i < 0) i += s.Length;
                         return i >= 0 && i < s.Length ? s[(int)i].ToString() : NoElement(obj, key);
                     }
+                    ChargeChars(s.Length);
                     var cps = PyOps.CodePoints(s);
                     if (i < 0) i += cps.Length;
                     return i >= 0 && i < cps.Length ? PyOps.FromCodePoint(cps[i]) : NoElement(obj, key);

@@ -313,6 +313,7 @@ internal static class Methods
                 int j = i;
                 while (j < n && !PyOps.IsPySpace(s[j])) j++;
                 r.Add(s[i..j]);
+                it.Charge(1);
                 i = j;
             }
         }
@@ -326,6 +327,7 @@ internal static class Methods
                 int k = s.IndexOf(sp, start, StringComparison.Ordinal);
                 if (k < 0) break;
                 r.Add(s[start..k]);
+                it.Charge(1);
                 start = k + sp.Length;
             }
             r.Add(s[start..]);
