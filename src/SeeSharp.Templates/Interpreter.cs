@@ -91,7 +91,7 @@ internal sealed class Macro(MacroStmt def, Scope closure, string? nameOverride =
     public override string Name => nameOverride ?? def.Name;
 
     public override object? Call(Interpreter it, List<object?> args, List<KeyValuePair<string, object?>> kwargs) =>
-        it.CallMacro(this, def.Params, def.Body, closure, args, kwargs);
+        it.CallMacro(this, def.Params, def.Body, def.BodyNames, closure, args, kwargs);
 }
 
 internal sealed class CallerMacro(CallBlockStmt def, Scope closure) : PyCallable
@@ -99,7 +99,7 @@ internal sealed class CallerMacro(CallBlockStmt def, Scope closure) : PyCallable
     public override string Name => "caller";
 
     public override object? Call(Interpreter it, List<object?> args, List<KeyValuePair<string, object?>> kwargs) =>
-        it.CallMacro(this, def.Params, def.Body, closure, args, kwargs);
+        it.CallMacro(this, def.Params, def.Body, def.BodyNames, closure, args, kwargs);
 }
 
 /// <summary>Tree-walking evaluator. Recursion depth is bounded by the parser's nesting limit and <see cref="TemplateLimits.MaxCallDepth"/>.</summary>
@@ -161,17 +161,17 @@ internal sealed partial class Interpreter
 
     public string CheckString(string s)
     {
-        ChargeChars(s.Length);
         if (s.Length > Limits.MaxStringLength)
             throw new TemplateLimitException(nameof(TemplateLimits.MaxStringLength), $"string of {s.Length} chars exceeds {Limits.MaxStringLength}");
+        ChargeChars(s.Length);
         return s;
     }
 
     public void CheckStringLength(long n)
     {
-        ChargeChars(n);
         if (n > Limits.MaxStringLength)
             throw new TemplateLimitException(nameof(TemplateLimits.MaxStringLength), $"string of {n} chars would exceed {Limits.MaxStringLength}");
+        ChargeChars(n);
     }
 
     public void CheckListLength(long n)
@@ -341,9 +341,21 @@ internal sealed partial class Interpreter
         }
     }
 
-    internal object? CallMacro(PyCallable self, List<(string Name, Expr? Default)> ps, List<Stmt> body, Scope closure,
+    internal object? CallMacro(PyCallable self, List<(string Name, Expr? Default)> ps, List<Stmt> body, HashSet<string> bodyNames, Scope closure,
         List<object?> args, List<KeyValuePair<string, object?>> kwargs)
     {
+        // jinja2.runtime.Macro.__call__: extra arguments only when the body reads varargs / kwargs / caller.
+        bool catchVarargs = bodyNames.Contains("varargs"), catchKwargs = bodyNames.Contains("kwargs"), usesCaller = bodyNames.Contains("caller");
+        var leftover = kwargs.Where(kv => ps.FindIndex(p => p.Name == kv.Key) is var pi && (pi < 0 || pi < args.Count)).Select(kv => kv.Key).ToList();
+        if (usesCaller) leftover.Remove("caller");
+        if (!catchKwargs && leftover.Count > 0)
+        {
+            if (leftover.Contains("caller"))
+                throw PyOps.TypeError($"macro {PyOps.Repr(self.Name)} was invoked with two values for the special caller argument. This is most likely a bug.");
+            throw PyOps.TypeError($"macro {PyOps.Repr(self.Name)} takes no keyword argument {PyOps.Repr(leftover[0])}");
+        }
+        if (args.Count > ps.Count && !catchVarargs)
+            throw PyOps.TypeError($"macro {PyOps.Repr(self.Name)} takes not more than {ps.Count} argument(s)");
         if (_callDepth >= Limits.MaxCallDepth)
             throw new TemplateLimitException(nameof(TemplateLimits.MaxCallDepth), $"macro calls nested deeper than {Limits.MaxCallDepth} (macro '{self.Name}')");
         RuntimeHelpers.EnsureSufficientExecutionStack();
@@ -352,6 +364,7 @@ internal sealed partial class Interpreter
         try
         {
             var s = new Scope(closure);
+            if (usesCaller) s.Set("caller", new Undefined("caller", null, "No caller defined", hasObj: false));
             var extraKw = new OrderedDictionary<string, object?>();
             var bound = new bool[ps.Count];
             for (int i = 0; i < ps.Count && i < args.Count; i++)
@@ -365,8 +378,8 @@ internal sealed partial class Interpreter
                 int idx = ps.FindIndex(p => p.Name == kv.Key);
                 if (idx >= 0)
                 {
-                    if (bound[idx]) throw PyOps.TypeError($"macro '{self.Name}' got multiple values for argument '{kv.Key}'");
-                    s.Set(kv.Key, kv.Value);
+                    if (bound[idx]) extraKw[kv.Key] = kv.Value;
+                    else s.Set(kv.Key, kv.Value);
                     bound[idx] = true;
                 }
                 else if (kv.Key == "caller") s.Set("caller", kv.Value);
