@@ -26,6 +26,7 @@ internal static partial class Filters
 
     public static object? Apply(Interpreter it, string name, object? v, List<object?> args, List<KeyValuePair<string, object?>> kw)
     {
+        it.ChargeSize(v);
         switch (name)
         {
             case "default":
@@ -65,18 +66,17 @@ internal static partial class Filters
             }
             case "first":
             {
-                if (v is Undefined u) throw u.Fail();
                 var items = PyOps.Iterate(v);
                 return items.Count > 0 ? items[0] : new Undefined("first", null, "No first item, sequence was empty.", hasObj: false);
             }
             case "last":
             {
-                if (v is Undefined u) throw u.Fail();
                 var items = PyOps.Iterate(v);
                 return items.Count > 0 ? items[^1] : new Undefined("last", null, "No last item, sequence was empty.", hasObj: false);
             }
             case "list":
             {
+                if (v is string big) it.CheckListLength(big.Length);
                 var items = PyOps.Iterate(v);
                 it.CheckListLength(items.Count);
                 it.Charge(items.Count / 16);
@@ -129,14 +129,11 @@ internal static partial class Filters
                 var attr = Arg(args, kw, 1, "attribute", null);
                 var items = PyOps.Iterate(v);
                 it.Charge(items.Count * 2);
-                var seen = new List<object?>();
+                var seen = new HashSet<object>();
                 var r = new List<object?>();
                 foreach (var x in items)
                 {
-                    var key = SortKey(it, x, attr, cs);
-                    if (seen.Any(s => PyOps.Equals(s, key))) continue;
-                    seen.Add(key);
-                    r.Add(x);
+                    if (seen.Add(HashKey(SortKey(it, x, attr, cs)))) r.Add(x);
                 }
                 return r;
             }
@@ -320,7 +317,13 @@ internal static partial class Filters
                 return Printf.Format(it, fmt, new PyTuple(args.ToArray()));
             }
             case "attr":
-                return it.GetAttr(v, SoftStr(Arg(args, kw, 0, "name", "")));
+            {
+                // Jinja's sandboxed getattr on the Python object: methods only, never dict items.
+                string attrName = SoftStr(Arg(args, kw, 0, "name", ""));
+                if (v is Undefined u) throw u.Fail();
+                if (v is Namespace ns) return ns.Attrs.TryGetValue(attrName, out var nv) ? nv : Undefined.NoAttribute(v, attrName);
+                return Methods.IsMethod(v, attrName) ? Methods.Bind(v, attrName) : Undefined.NoAttribute(v, attrName);
+            }
             case "pprint":
                 return PyOps.Repr(v);
             default:
@@ -363,6 +366,20 @@ internal static partial class Filters
         }
         return sb.ToString();
     }
+
+    private static readonly object NoneKey = new();
+
+    /// <summary>A key that is equal exactly when Python's hash/eq would make two values the same set member.</summary>
+    private static object HashKey(object? v) => v switch
+    {
+        null => NoneKey,
+        string s => s,
+        bool b => b ? 1L : 0L,
+        long l => l,
+        double d => d == Math.Floor(d) && Math.Abs(d) < 9.2e18 ? (long)d : d,
+        PyTuple t => "\u0000tuple" + PyOps.Repr(new PyTuple(t.Items.Select(i => (object?)HashKey(i).ToString()).ToArray())),
+        _ => throw PyOps.TypeError($"unhashable type: '{PyOps.TypeName(v)}'"),
+    };
 
     private static object? Fold(object? v, bool caseSensitive) => !caseSensitive && v is string s ? Methods.Lower(s) : v;
 

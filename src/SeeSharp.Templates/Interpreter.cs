@@ -32,14 +32,16 @@ internal sealed class Scope(Scope? parent)
 }
 
 /// <summary>Render output with the <see cref="TemplateLimits.MaxOutputLength"/> check.</summary>
-internal sealed class Output(int max)
+internal sealed class Output(Interpreter it)
 {
     private readonly StringBuilder _sb = new();
 
     public void Append(string s)
     {
+        int max = it.Limits.MaxOutputLength;
         if (_sb.Length + s.Length > max)
             throw new TemplateLimitException(nameof(TemplateLimits.MaxOutputLength), $"rendered output would exceed {max} chars");
+        it.ChargeChars(s.Length);
         _sb.Append(s);
     }
 
@@ -89,7 +91,7 @@ internal sealed class Macro(MacroStmt def, Scope closure, string? nameOverride =
     public override string Name => nameOverride ?? def.Name;
 
     public override object? Call(Interpreter it, List<object?> args, List<KeyValuePair<string, object?>> kwargs) =>
-        it.CallMacro(this, def.Params, def.Body, closure, args, kwargs);
+        it.CallMacro(this, def.Params, def.Body, def.BodyNames, closure, args, kwargs);
 }
 
 internal sealed class CallerMacro(CallBlockStmt def, Scope closure) : PyCallable
@@ -97,7 +99,7 @@ internal sealed class CallerMacro(CallBlockStmt def, Scope closure) : PyCallable
     public override string Name => "caller";
 
     public override object? Call(Interpreter it, List<object?> args, List<KeyValuePair<string, object?>> kwargs) =>
-        it.CallMacro(this, def.Params, def.Body, closure, args, kwargs);
+        it.CallMacro(this, def.Params, def.Body, def.BodyNames, closure, args, kwargs);
 }
 
 /// <summary>Tree-walking evaluator. Recursion depth is bounded by the parser's nesting limit and <see cref="TemplateLimits.MaxCallDepth"/>.</summary>
@@ -120,7 +122,7 @@ internal sealed partial class Interpreter
         foreach (var (name, fn) in Globals()) globals.Set(name, fn);
         var root = new Scope(globals);
         foreach (var kv in context) root.Set(kv.Key, TemplateValues.FromHost(kv.Value));
-        var output = new Output(Limits.MaxOutputLength);
+        var output = new Output(this);
         try
         {
             ExecBlock(body, root, output);
@@ -139,10 +141,29 @@ internal sealed partial class Interpreter
             throw new TemplateLimitException(nameof(TemplateLimits.MaxIterations), $"template did more than {Limits.MaxIterations} loop iterations / item visits");
     }
 
+    /// <summary>Work proportional to text size: 64 chars copied or scanned count as one step.</summary>
+    public void ChargeChars(long n)
+    {
+        if (n >= 64) Charge(n >> 6);
+    }
+
+    /// <summary>Work of touching a value in O(size): strings by chars, collections by items.</summary>
+    public void ChargeSize(object? v)
+    {
+        switch (v)
+        {
+            case string s: ChargeChars(s.Length); break;
+            case List<object?> l: Charge(l.Count >> 4); break;
+            case PyTuple t: Charge(t.Count >> 4); break;
+            case OrderedDictionary<string, object?> d: Charge(d.Count >> 4); break;
+        }
+    }
+
     public string CheckString(string s)
     {
         if (s.Length > Limits.MaxStringLength)
             throw new TemplateLimitException(nameof(TemplateLimits.MaxStringLength), $"string of {s.Length} chars exceeds {Limits.MaxStringLength}");
+        ChargeChars(s.Length);
         return s;
     }
 
@@ -150,6 +171,7 @@ internal sealed partial class Interpreter
     {
         if (n > Limits.MaxStringLength)
             throw new TemplateLimitException(nameof(TemplateLimits.MaxStringLength), $"string of {n} chars would exceed {Limits.MaxStringLength}");
+        ChargeChars(n);
     }
 
     public void CheckListLength(long n)
@@ -204,7 +226,7 @@ internal sealed partial class Interpreter
                 return Flow.Normal;
             case SetBlockStmt sb:
             {
-                var inner = new Output(Limits.MaxOutputLength);
+                var inner = new Output(this);
                 ExecBlock(sb.Body, new Scope(scope), inner);
                 object? value = inner.ToString();
                 if (sb.Filter is not null) value = ApplyFilterChain(sb.Filter, value, scope);
@@ -227,7 +249,7 @@ internal sealed partial class Interpreter
             }
             case FilterBlockStmt fb:
             {
-                var inner = new Output(Limits.MaxOutputLength);
+                var inner = new Output(this);
                 ExecBlock(fb.Body, new Scope(scope), inner);
                 output.Append(PyOps.Str(ApplyFilterChain(fb.Filter, inner.ToString(), scope)));
                 return Flow.Normal;
@@ -260,6 +282,7 @@ internal sealed partial class Interpreter
     private void ExecFor(ForStmt f, Scope scope, Output output)
     {
         var iterable = Eval(f.Iter, scope);
+        if (iterable is string big && big.Length > Limits.MaxListLength) CheckListLength(big.Length);
         var items = PyOps.Iterate(iterable);
         Charge(items.Count / 16);
         if (f.Filter is not null)
@@ -318,9 +341,21 @@ internal sealed partial class Interpreter
         }
     }
 
-    internal object? CallMacro(PyCallable self, List<(string Name, Expr? Default)> ps, List<Stmt> body, Scope closure,
+    internal object? CallMacro(PyCallable self, List<(string Name, Expr? Default)> ps, List<Stmt> body, HashSet<string> bodyNames, Scope closure,
         List<object?> args, List<KeyValuePair<string, object?>> kwargs)
     {
+        // jinja2.runtime.Macro.__call__: extra arguments only when the body reads varargs / kwargs / caller.
+        bool catchVarargs = bodyNames.Contains("varargs"), catchKwargs = bodyNames.Contains("kwargs"), usesCaller = bodyNames.Contains("caller");
+        var leftover = kwargs.Where(kv => ps.FindIndex(p => p.Name == kv.Key) is var pi && (pi < 0 || pi < args.Count)).Select(kv => kv.Key).ToList();
+        if (usesCaller) leftover.Remove("caller");
+        if (!catchKwargs && leftover.Count > 0)
+        {
+            if (leftover.Contains("caller"))
+                throw PyOps.TypeError($"macro {PyOps.Repr(self.Name)} was invoked with two values for the special caller argument. This is most likely a bug.");
+            throw PyOps.TypeError($"macro {PyOps.Repr(self.Name)} takes no keyword argument {PyOps.Repr(leftover[0])}");
+        }
+        if (args.Count > ps.Count && !catchVarargs)
+            throw PyOps.TypeError($"macro {PyOps.Repr(self.Name)} takes not more than {ps.Count} argument(s)");
         if (_callDepth >= Limits.MaxCallDepth)
             throw new TemplateLimitException(nameof(TemplateLimits.MaxCallDepth), $"macro calls nested deeper than {Limits.MaxCallDepth} (macro '{self.Name}')");
         RuntimeHelpers.EnsureSufficientExecutionStack();
@@ -329,6 +364,7 @@ internal sealed partial class Interpreter
         try
         {
             var s = new Scope(closure);
+            if (usesCaller) s.Set("caller", new Undefined("caller", null, "No caller defined", hasObj: false));
             var extraKw = new OrderedDictionary<string, object?>();
             var bound = new bool[ps.Count];
             for (int i = 0; i < ps.Count && i < args.Count; i++)
@@ -342,8 +378,8 @@ internal sealed partial class Interpreter
                 int idx = ps.FindIndex(p => p.Name == kv.Key);
                 if (idx >= 0)
                 {
-                    if (bound[idx]) throw PyOps.TypeError($"macro '{self.Name}' got multiple values for argument '{kv.Key}'");
-                    s.Set(kv.Key, kv.Value);
+                    if (bound[idx]) extraKw[kv.Key] = kv.Value;
+                    else s.Set(kv.Key, kv.Value);
                     bound[idx] = true;
                 }
                 else if (kv.Key == "caller") s.Set("caller", kv.Value);
@@ -353,9 +389,11 @@ internal sealed partial class Interpreter
             for (int i = 0; i < ps.Count; i++)
             {
                 if (bound[i]) continue;
-                s.Set(ps[i].Name, ps[i].Default is null ? Undefined.Missing(ps[i].Name) : Eval(ps[i].Default!, s));
+                s.Set(ps[i].Name, ps[i].Default is null
+                    ? new Undefined(ps[i].Name, null, $"parameter {PyOps.Repr(ps[i].Name)} was not provided", hasObj: false)
+                    : Eval(ps[i].Default!, s));
             }
-            var output = new Output(Limits.MaxOutputLength);
+            var output = new Output(this);
             ExecBlock(body, s, output);
             return output.ToString();
         }
@@ -469,6 +507,8 @@ internal sealed partial class Interpreter
                 foreach (var (op, operandExpr) in c.Rest)
                 {
                     var right = Eval(operandExpr, scope);
+                    ChargeSize(right);
+                    if (op is "==" or "!=") ChargeSize(left);
                     if (!PyOps.CompareOp(op, left, right)) return false;
                     left = right;
                 }
@@ -549,6 +589,7 @@ internal sealed partial class Interpreter
                         if (i < 0) i += s.Length;
                         return i >= 0 && i < s.Length ? s[(int)i].ToString() : NoElement(obj, key);
                     }
+                    ChargeChars(s.Length);
                     var cps = PyOps.CodePoints(s);
                     if (i < 0) i += cps.Length;
                     return i >= 0 && i < cps.Length ? PyOps.FromCodePoint(cps[i]) : NoElement(obj, key);

@@ -19,7 +19,7 @@ internal static class Methods
     private static readonly HashSet<string> DictMethods = ["clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values"];
 
     // jinja2.sandbox._mutable_spec: what ImmutableSandboxedEnvironment refuses to call.
-    private static readonly HashSet<string> UnsafeList = ["append", "reverse", "insert", "sort", "extend", "remove"];
+    private static readonly HashSet<string> UnsafeList = ["append", "extend", "sort", "pop", "insert", "remove", "clear", "reverse"];
     private static readonly HashSet<string> UnsafeDict = ["clear", "pop", "popitem", "setdefault", "update"];
 
     public static bool IsMethod(object? obj, string name) => obj switch
@@ -210,10 +210,39 @@ internal static class Methods
     private static bool IsCased(int c) => IsUpper(c) || IsLower(c) || IsTitle(c);
 
     private static int ToUpperCp(int c) => c >= 0xD800 && c <= 0xDFFF ? c : Rune.ToUpperInvariant(new Rune(c)).Value;
+    // Title case differs from upper case only for a few digraphs (U+01C4..U+01F3); .NET has no title-case API.
+    private static int ToTitleCp(int c) => c switch
+    {
+        0x1C4 or 0x1C5 or 0x1C6 => 0x1C5,
+        0x1C7 or 0x1C8 or 0x1C9 => 0x1C8,
+        0x1CA or 0x1CB or 0x1CC => 0x1CB,
+        0x1F1 or 0x1F2 or 0x1F3 => 0x1F2,
+        _ => ToUpperCp(c),
+    };
+
     private static int ToLowerCp(int c) => c >= 0xD800 && c <= 0xDFFF ? c : Rune.ToLowerInvariant(new Rune(c)).Value;
 
-    public static string Upper(string s) => PyOps.HasSurrogates(s) ? PyOps.FromCodePoints(PyOps.CodePoints(s).Select(ToUpperCp)) : s.ToUpperInvariant();
-    public static string Lower(string s) => PyOps.HasSurrogates(s) ? PyOps.FromCodePoints(PyOps.CodePoints(s).Select(ToLowerCp)) : s.ToLowerInvariant();
+    public static string Upper(string s) => MapCase(s, SpecialCasing.Upper, ToUpperCp);
+    public static string Lower(string s) => MapCase(s, SpecialCasing.Lower, ToLowerCp);
+
+    private static string MapCase(string s, Dictionary<int, string> special, Func<int, int> simple)
+    {
+        bool plain = !PyOps.HasSurrogates(s);
+        if (plain)
+        {
+            foreach (char c in s) if (c >= 0x80 && special.ContainsKey(c)) { plain = false; break; }
+            if (plain) return ReferenceEquals(special, SpecialCasing.Upper) ? s.ToUpperInvariant() : s.ToLowerInvariant();
+        }
+        var sb = new StringBuilder(s.Length);
+        foreach (int c in PyOps.CodePoints(s)) AppendCase(sb, c, special, simple);
+        return sb.ToString();
+    }
+
+    private static void AppendCase(StringBuilder sb, int c, Dictionary<int, string> special, Func<int, int> simple)
+    {
+        if (special.TryGetValue(c, out var m)) sb.Append(m);
+        else PyOps.AppendCodePoint(sb, simple(c));
+    }
 
     /// <summary>Python's str.capitalize: first character upper (title) case, the rest lower case.</summary>
     public static string Capitalize(string s)
@@ -221,8 +250,8 @@ internal static class Methods
         var cps = PyOps.CodePoints(s);
         if (cps.Length == 0) return s;
         var sb = new StringBuilder(s.Length);
-        PyOps.AppendCodePoint(sb, ToUpperCp(cps[0]));
-        for (int i = 1; i < cps.Length; i++) PyOps.AppendCodePoint(sb, ToLowerCp(cps[i]));
+        AppendCase(sb, cps[0], SpecialCasing.Title, ToTitleCp);
+        for (int i = 1; i < cps.Length; i++) AppendCase(sb, cps[i], SpecialCasing.Lower, ToLowerCp);
         return sb.ToString();
     }
 
@@ -235,7 +264,8 @@ internal static class Methods
         {
             if (IsCased(c))
             {
-                PyOps.AppendCodePoint(sb, prevCased ? ToLowerCp(c) : ToUpperCp(c));
+                if (prevCased) AppendCase(sb, c, SpecialCasing.Lower, ToLowerCp);
+                else AppendCase(sb, c, SpecialCasing.Title, ToTitleCp);
                 prevCased = true;
             }
             else
@@ -277,14 +307,13 @@ internal static class Methods
                 if (i >= n) break;
                 if (maxsplit >= 0 && r.Count == maxsplit)
                 {
-                    int e = n;
-                    while (e > i && PyOps.IsPySpace(s[e - 1])) e--;
-                    r.Add(s[i..e]);
+                    r.Add(s[i..]);
                     break;
                 }
                 int j = i;
                 while (j < n && !PyOps.IsPySpace(s[j])) j++;
                 r.Add(s[i..j]);
+                it.Charge(1);
                 i = j;
             }
         }
@@ -298,6 +327,7 @@ internal static class Methods
                 int k = s.IndexOf(sp, start, StringComparison.Ordinal);
                 if (k < 0) break;
                 r.Add(s[start..k]);
+                it.Charge(1);
                 start = k + sp.Length;
             }
             r.Add(s[start..]);
@@ -319,9 +349,7 @@ internal static class Methods
                 if (e <= 0) break;
                 if (r.Count == maxsplit)
                 {
-                    int b = 0;
-                    while (b < e && PyOps.IsPySpace(s[b])) b++;
-                    r.Add(s[b..e]);
+                    r.Add(s[..e]);
                     break;
                 }
                 int j = e;
@@ -453,17 +481,6 @@ internal static class Methods
         switch (name)
         {
             case "copy": it.Charge(l.Count / 16); return new List<object?>(l);
-            case "clear": l.Clear(); return null;
-            case "pop":
-            {
-                if (l.Count == 0) throw new TemplateException("IndexError", "pop from empty list");
-                long i = args.Count > 0 ? PyOps.AsLong(args[0]) : -1;
-                if (i < 0) i += l.Count;
-                if (i < 0 || i >= l.Count) throw new TemplateException("IndexError", "pop index out of range");
-                var v = l[(int)i];
-                l.RemoveAt((int)i);
-                return v;
-            }
             default: return CallSeq(it, l, name, args);
         }
     }

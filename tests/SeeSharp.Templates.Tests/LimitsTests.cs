@@ -117,6 +117,20 @@ public sealed class LimitsTests
         Assert.Equal(nameof(TemplateLimits.MaxSourceLength), Assert.Throws<TemplateLimitException>(() => ChatTemplate.Parse(new string('x', 101), limits)).Limit);
     }
 
+    [Theory]
+    [InlineData("{% set big = 'ab' * 2000000 %}{% for i in range(100000) %}{% for j in range(100) %}{% if big == big ~ '' %}{% endif %}{% endfor %}{% endfor %}")]
+    [InlineData("{% set big = range(100000) | list %}{% for i in range(100000) %}{% for j in range(100) %}{% if -1 in big %}{% endif %}{% endfor %}{% endfor %}")]
+    [InlineData("{% set big = 'x' * 4000000 %}{% macro m() %}{{ big }}{% endmacro %}{% for i in range(100000) %}{% set _ = m() %}{% endfor %}")]
+    [InlineData("{% set big = 'a b ' * 1000000 %}{% for i in range(100000) %}{{ big.split() | length }}{% endfor %}")]
+    [InlineData("{% set big = 'a🦙' * 1000000 %}{% for i in range(100000) %}{% for j in range(100) %}{% set _ = big[5] %}{% endfor %}{% endfor %}")]
+    [InlineData("{% set big = range(100000) | list %}{% for i in range(100000) %}{% set _ = big | unique | list %}{% endfor %}")]
+    public void WorkOnBigValuesIsCharged(string source)
+    {
+        // Each statement is cheap to write but O(size) to run; repeating it must run into the work budget.
+        var ex = Fails(source);
+        Assert.Contains(ex.Limit, new[] { nameof(TemplateLimits.MaxIterations), nameof(TemplateLimits.MaxListLength), nameof(TemplateLimits.MaxStringLength) });
+    }
+
     [Fact]
     public void LimitsAreNamedInMessage()
     {
