@@ -112,7 +112,12 @@ static int Bench(string model, int threads, int prefill, int decode, bool json)
 static int Logits(string model, string idList, int threads)
 {
     var ids = idList.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-    var p = new ModelParams(model) { ContextSize = (uint)Math.Max(64, ids.Length + 8), BatchSize = 512, UBatchSize = 512, Threads = threads, BatchThreads = threads, GpuLayerCount = 0 };
+    // F32 K/V cache (llama.cpp's default is F16) so that the comparison with fp32 transformers is about the network
+    var p = new ModelParams(model)
+    {
+        ContextSize = (uint)Math.Max(64, ids.Length + 8), BatchSize = 512, UBatchSize = 512, Threads = threads, BatchThreads = threads,
+        GpuLayerCount = 0, TypeK = GGMLType.GGML_TYPE_F32, TypeV = GGMLType.GGML_TYPE_F32, FlashAttention = false,
+    };
     using var weights = LLamaWeights.LoadFromFile(p);
     using var ctx = weights.CreateContext(p);
     var batch = new LLamaBatch();

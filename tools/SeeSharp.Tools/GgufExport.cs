@@ -137,7 +137,8 @@ internal static class GgufExport
     }
 
     // tokenizer.ggml.*: model "llama", tokens in id order from tokenizer.json (vocab + added tokens), scores -id,
-    // token types NORMAL 1 / UNKNOWN 2 / CONTROL 3 / USER_DEFINED 4 / BYTE 6; ids the vocab lacks become [PAD<id>].
+    // token types NORMAL 1 / UNKNOWN 2 / CONTROL 3 (<s>, </s>, special added tokens) / USER_DEFINED 4 / BYTE 6;
+    // ids the vocab lacks become [PAD<id>] (user defined).
     private static void AddVocab(GgufWriter g, string model, int vocab)
     {
         string path = Path.Combine(model, "tokenizer.json");
@@ -173,7 +174,8 @@ internal static class GgufExport
             types[i] = t == "<unk>" ? 2
                 : t is "<s>" or "</s>" ? 3
                 : t.Length == 6 && t.StartsWith("<0x", StringComparison.Ordinal) && t.EndsWith('>') ? 6
-                : special.Contains(i) || tokens[i] is null ? 4
+                : special.Contains(i) ? 3
+                : tokens[i] is null ? 4
                 : 1;
         }
         g.Add("tokenizer.ggml.model", "llama");
