@@ -38,7 +38,16 @@ public sealed class Idefics2VisionModel : VisionModel
         long imageToken = Model.Config.ImageTokenId;
         int tokensPerImage = Model.Config.PerceiverConfig.ResamplerNLatents;
 
-        // Conversation reuse: keep the longest cached prefix that ends on an image boundary and leaves >= 1 new token.
+        var clock = Stopwatch.StartNew();
+        var (realSlots, keys) = RealImages(inputs.Pixels, withKeys: conversation is not null);
+        if (conversation is not null)
+        {
+            conversation.PendingImageKeys.Clear();
+            conversation.PendingImageKeys.AddRange(keys!);
+        }
+
+        // Conversation reuse: keep the longest cached prefix that leaves >= 1 new token, ends on an image boundary,
+        // and whose images are the same images (image tokens are equal ids whatever the picture).
         int reuse = 0;
         Session? previous = conversation?.Session as Session;
         if (conversation is not null && previous is not null && batch == 1)
@@ -48,11 +57,13 @@ public sealed class Idefics2VisionModel : VisionModel
             int max = Math.Min(cached.Length, length - 1);
             while (reuse < max && cached[reuse] == ids[reuse]) reuse++;
             while (reuse > 0 && ids[..reuse].Count(imageToken) % tokensPerImage != 0) reuse--;
+            int same = 0, inPrefix = ids[..reuse].Count(imageToken) / tokensPerImage;
+            while (same < inPrefix && same < conversation.CachedImageKeys.Count && conversation.CachedImageKeys[same] == keys![same]) same++;
+            if (same < inPrefix) reuse = ids.IndexOfNth(imageToken, same * tokensPerImage);
         }
         int imagesInPrefix = reuse == 0 ? 0 : inputs.Row(0)[..reuse].Count(imageToken) / tokensPerImage;
 
-        var clock = Stopwatch.StartNew();
-        var features = EncodeImages(inputs.Pixels, imagesInPrefix, conversation);
+        var features = EncodeImages(inputs.Pixels, realSlots, keys, imagesInPrefix, conversation);
         imageEncodeSeconds = clock.Elapsed.TotalSeconds;
 
         Session session;
@@ -76,22 +87,13 @@ public sealed class Idefics2VisionModel : VisionModel
     /// Image features of the real images after the first <paramref name="skip"/> (those already in the cache).
     /// A conversation keeps features by the content of each image slot, so an image is encoded once per conversation.
     /// </summary>
-    private Idefics2ImageFeatures? EncodeImages(PixelBatch? pixels, int skip, Conversation? conversation)
+    private Idefics2ImageFeatures? EncodeImages(PixelBatch? pixels, List<int> real, List<string>? allKeys, int skip, Conversation? conversation)
     {
         if (pixels is null) return null;
         int slotSize = 3 * pixels.Height * pixels.Width, maskSize = pixels.Height * pixels.Width;
-        // Real image slots (all-zero padding slots are dropped, as the model does).
-        var real = new List<int>();
-        for (int b = 0; b < pixels.Batch; b++)
-            for (int n = 0; n < pixels.ImagesPerSample; n++)
-            {
-                int slot = b * pixels.ImagesPerSample + n;
-                if (pixels.PixelValues.AsSpan(slot * slotSize, slotSize).ContainsAnyExcept(0f)) real.Add(slot);
-            }
         var wanted = real.Skip(skip).ToList();
         if (wanted.Count == 0) return null;
-
-        var keys = conversation is null ? null : wanted.Select(s => SlotKey(pixels, s, slotSize, maskSize)).ToList();
+        var keys = allKeys?.Skip(skip).ToList();
         var missing = new List<int>();
         for (int i = 0; i < wanted.Count; i++)
             if (keys is null || !conversation!.ImageFeatures.ContainsKey(keys[i])) missing.Add(i);
@@ -124,6 +126,21 @@ public sealed class Idefics2VisionModel : VisionModel
             for (int i = 0; i < wanted.Count; i++)
                 if (!missing.Contains(i)) conversation!.ImageFeatures[keys[i]].CopyTo(data.AsSpan(i * latents * hidden));
         return new Idefics2ImageFeatures(data, wanted.Count, latents, hidden, wanted.ToArray());
+    }
+
+    /// <summary>The real image slots (all-zero padding slots are dropped, as the model does), and their content keys.</summary>
+    private static (List<int> Slots, List<string>? Keys) RealImages(PixelBatch? pixels, bool withKeys)
+    {
+        var real = new List<int>();
+        if (pixels is null) return (real, withKeys ? [] : null);
+        int slotSize = 3 * pixels.Height * pixels.Width, maskSize = pixels.Height * pixels.Width;
+        for (int b = 0; b < pixels.Batch; b++)
+            for (int n = 0; n < pixels.ImagesPerSample; n++)
+            {
+                int slot = b * pixels.ImagesPerSample + n;
+                if (pixels.PixelValues.AsSpan(slot * slotSize, slotSize).ContainsAnyExcept(0f)) real.Add(slot);
+            }
+        return (real, withKeys ? real.Select(s => SlotKey(pixels, s, slotSize, maskSize)).ToList() : null);
     }
 
     private static string SlotKey(PixelBatch pixels, int slot, int slotSize, int maskSize)
@@ -196,5 +213,16 @@ public sealed class Idefics2VisionModel : VisionModel
         }
 
         public void Dispose() => Cache.Clear();
+    }
+}
+
+internal static class SpanSearch
+{
+    /// <summary>Index of the <paramref name="n"/>-th (0-based) occurrence of <paramref name="value"/>, or the length when absent.</summary>
+    public static int IndexOfNth(this ReadOnlySpan<long> span, long value, int n)
+    {
+        for (int i = 0; i < span.Length; i++)
+            if (span[i] == value && n-- == 0) return i;
+        return span.Length;
     }
 }
