@@ -276,6 +276,25 @@ public sealed class KernelTests
     }
 
     [Fact]
+    public void WorkerPoolSurvivesManyBackToBackLoops()
+    {
+        // More threads than cores, thousands of tiny loops: every item runs exactly once per loop, and a
+        // loop never returns before its items are done.
+        var pool = new WorkerPool(4);
+        var hits = new int[13];
+        for (int round = 1; round <= 3000; round++)
+        {
+            int n = 2 + round % 12;
+            pool.For(n, i => Interlocked.Increment(ref hits[i]));
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(1, hits[i]);
+                hits[i] = 0;
+            }
+        }
+    }
+
+    [Fact]
     public void ArgumentsAreChecked()
     {
         var w = new WeightMatrix(Tensor.Allocate(DType.F32, 3, 4));
