@@ -43,6 +43,17 @@ internal static unsafe partial class Gemm
                 if (bias.IsEmpty) y.Slice(i * rows, rows).Clear(); else bias.CopyTo(y.Slice(i * rows, rows));
             return;
         }
+        // The packed copy of x lives in one array: split a (very) tall x into row blocks that fit one.
+        long maxRows = Math.Max(MR, (Array.MaxLength - 4096L) / k / MR * MR);
+        if (m > maxRows)
+        {
+            for (int i0 = 0; i0 < m; i0 += (int)maxRows)
+            {
+                int mi = (int)Math.Min(maxRows, m - i0);
+                Linear(x.Slice(i0 * k, mi * k), mi, w, bias, y.Slice(i0 * rows, mi * rows), path);
+            }
+            return;
+        }
         fixed (float* px = x)
         fixed (float* pb = bias)
         fixed (float* py = y)
