@@ -186,6 +186,7 @@ public sealed class KernelTests
             (1, 257, 4, 2, 128, false), (0, 3, 2, 1, 4, false),
             // the blocked path (qLen >= 8, kvLen >= 32): several 64-query blocks, GQA, masks, odd head dims
             (9, 33, 4, 2, 8, true), (70, 70, 4, 2, 16, true), (130, 40, 2, 1, 72, false), (65, 257, 3, 3, 7, true),
+            (300, 40, 2, 1, 16, true),   // more than one 256-query block
         })
         {
             var q = Rand(r, qLen * nH * hd, 2f);
