@@ -143,13 +143,16 @@ internal sealed class NormalizedString
     }
 
     /// <summary>
-    /// Unicode normalization. Text is cut into clusters (a scalar plus following combining marks / Hangul jamo
-    /// vowels and trailers); each cluster is normalized on its own and its i-th output scalar gets the alignment of
-    /// its i-th input scalar (the last one when the output is longer), as the Rust alignment-tracking does.
+    /// Unicode normalization. Text is cut into clusters (a scalar plus the following scalars that can combine with
+    /// it: non-starters, second halves of compositions); each cluster is normalized on its own and its i-th output
+    /// scalar gets the alignment of its i-th input scalar (the last one when the output is longer), as the Rust
+    /// alignment tracking does. Clusters of quick-check-stable chars are copied as they are.
     /// </summary>
     public void Normalize(NormalizationForm form)
     {
-        if (Unicode.UnicodeNormalization.Normalize(Text, form) == Text) return;
+        bool allStable = true;
+        foreach (var c in Text) if (!Unicode.UnicodeNormalization.IsStable(c, form)) { allStable = false; break; }
+        if (allStable) return;
         var sb = new StringBuilder(Text.Length);
         var align = new List<(int, int)>(Text.Length);
         var inStarts = new List<int>();
@@ -157,9 +160,17 @@ internal sealed class NormalizedString
         while (i < Text.Length)
         {
             int j = i + ScalarLen(Text, i);
-            while (j < Text.Length && IsClusterContinuation(Text, j)) j += ScalarLen(Text, j);
-            var chunk = Text.Substring(i, j - i);
-            var norm = Unicode.UnicodeNormalization.Normalize(chunk, form);
+            while (j < Text.Length && Unicode.UnicodeNormalization.IsContinuation(ScalarAt(Text, j))) j += ScalarLen(Text, j);
+            bool stable = true;
+            for (int k = i; k < j; k++) if (!Unicode.UnicodeNormalization.IsStable(Text[k], form)) { stable = false; break; }
+            if (stable)
+            {
+                sb.Append(Text, i, j - i);
+                for (int k = i; k < j; k++) align.Add(_align[k]);
+                i = j;
+                continue;
+            }
+            var norm = Unicode.UnicodeNormalization.Normalize(Text.Substring(i, j - i), form);
             inStarts.Clear();
             for (int k = i; k < j; k += ScalarLen(Text, k)) inStarts.Add(k);
             int outIdx = 0;
@@ -176,15 +187,6 @@ internal sealed class NormalizedString
         }
         Text = sb.ToString();
         _align = align.ToArray();
-    }
-
-    private static bool IsClusterContinuation(string s, int i)
-    {
-        int cp = ScalarAt(s, i);
-        if (cp is >= 0x1160 and <= 0x11FF) return true; // Hangul jamo vowels / trailing consonants
-        var cat = System.Globalization.CharUnicodeInfo.GetUnicodeCategory(cp);
-        return cat is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark
-            or System.Globalization.UnicodeCategory.EnclosingMark;
     }
 
     public static int ScalarLen(string s, int i) =>
