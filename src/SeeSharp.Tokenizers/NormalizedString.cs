@@ -86,6 +86,17 @@ internal sealed class NormalizedString
         _align = align.ToArray();
     }
 
+    /// <summary>Fast path for one-char-per-char maps of ASCII text: alignments stay as they are.</summary>
+    public bool TryMapAscii(char[] table)
+    {
+        foreach (var c in Text) if (c >= 0x80) return false;
+        Text = string.Create(Text.Length, (Text, table), static (span, st) =>
+        {
+            for (int i = 0; i < span.Length; i++) span[i] = st.table[st.Text[i]];
+        });
+        return true;
+    }
+
     /// <summary>Puts <paramref name="s"/> in front; it takes the alignment of the first unit (no-op on an empty piece).</summary>
     public void Prepend(string s)
     {
