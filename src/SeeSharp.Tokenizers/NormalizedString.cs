@@ -118,7 +118,10 @@ internal sealed class NormalizedString
         _align = align;
     }
 
-    /// <summary>Replaces the given non-overlapping, sorted ranges by <paramref name="content"/>.</summary>
+    /// <summary>
+    /// Replaces the given non-overlapping, sorted ranges by <paramref name="content"/>; its chars take the alignment
+    /// of the last replaced char, as Rust's <c>NormalizedString::replace</c> does.
+    /// </summary>
     public void ReplaceRanges(IReadOnlyList<(int Start, int End)> ranges, string content)
     {
         if (ranges.Count == 0) return;
@@ -131,7 +134,7 @@ internal sealed class NormalizedString
             for (int k = prev; k < s; k++) align.Add(_align[k]);
             if (e > s)
             {
-                var a = (_align[s].Start, _align[e - 1].End);
+                var a = _align[e - 1]; // Rust: inserted chars take the alignment of the last replaced char
                 sb.Append(content);
                 for (int k = 0; k < content.Length; k++) align.Add(a);
             }
