@@ -606,8 +606,9 @@ internal sealed partial class Interpreter
         }
     }
 
+    // jinja2.runtime.Undefined._undefined_message for a non-string key: the type is not quoted, the key is repr'd.
     private static Undefined NoElement(object? obj, object? key) =>
-        new(PyOps.Repr(key), obj, $"{PyOps.Repr(PyOps.ObjectTypeRepr(obj))} has no element {PyOps.Repr(key)}", hasObj: true);
+        new(PyOps.Repr(key), obj, $"{PyOps.ObjectTypeRepr(obj)} has no element {PyOps.Repr(key)}", hasObj: true);
 
     public object? Slice(object? obj, object? start, object? stop, object? step)
     {
@@ -633,7 +634,10 @@ internal sealed partial class Interpreter
                 return SliceIndices(l.Count, a, b, c).Select(i => l[i]).ToList();
             case PyTuple t:
                 return new PyTuple(SliceIndices(t.Count, a, b, c).Select(i => t.Items[i]).ToArray());
+            case OrderedDictionary<string, object?>:
+                throw PyOps.TypeError("unhashable type: 'slice'");
             default:
+                // Jinja compiles slices to a plain Python subscript (no getitem fallback to Undefined).
                 throw PyOps.TypeError($"'{PyOps.TypeName(obj)}' object is not subscriptable");
         }
     }

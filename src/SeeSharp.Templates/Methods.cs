@@ -55,7 +55,7 @@ internal static class Methods
     {
         if (v is string s) return s;
         if (v is Undefined u) throw u.Fail();
-        throw PyOps.TypeError($"{method}() argument must be str, not {PyOps.TypeName(v)}");
+        throw PyOps.TypeError($"must be str, not {PyOps.TypeName(v)}");
     }
 
     public static object? Call(Interpreter it, object? target, string name, List<object?> args, List<KeyValuePair<string, object?>> kwargs)

@@ -399,7 +399,6 @@ internal static class PyOps
         {
             case string s:
                 if (item is string sub) return s.Contains(sub, StringComparison.Ordinal);
-                if (item is Undefined u) throw u.Fail();
                 throw TypeError($"'in <string>' requires string as left operand, not {TypeName(item)}");
             case List<object?> l:
                 foreach (var x in l) if (Equals(x, item)) return true;

@@ -45,7 +45,6 @@ internal sealed class Undefined
 
     public static Undefined Missing(string name) => new(name, null, null, hasObj: false);
     public static Undefined NoAttribute(object? obj, string name) => new(name, obj, null, hasObj: true);
-    public static Undefined NoElement(object? obj, long index) => new(index.ToString(System.Globalization.CultureInfo.InvariantCulture), obj, $"{PyOps.Repr(PyOps.ObjectTypeRepr(obj))} has no element {index}", hasObj: true);
 
     public string Message
     {
