@@ -66,6 +66,7 @@ internal static partial class Filters
             }
             case "first":
             {
+                if (v is PyIterator pit) return pit.TryNext(out var nx) ? nx : new Undefined("first", null, "No first item, sequence was empty.", hasObj: false);
                 var items = PyOps.Iterate(v);
                 return items.Count > 0 ? items[0] : new Undefined("first", null, "No first item, sequence was empty.", hasObj: false);
             }
@@ -93,7 +94,6 @@ internal static partial class Filters
                     long l => l == long.MinValue ? throw new TemplateException("OverflowError", "integer result does not fit in 64 bits") : (object)Math.Abs(l),
                     double d => (object)Math.Abs(d),
                     bool b => b ? 1L : 0L,
-                    Undefined u => throw u.Fail(),
                     _ => throw PyOps.TypeError($"bad operand type for abs(): '{PyOps.TypeName(v)}'"),
                 };
             case "round": return Round(v, PyOps.AsLong(Arg(args, kw, 0, "precision", 0L)), SoftStr(Arg(args, kw, 1, "method", "common")));
@@ -114,18 +114,20 @@ internal static partial class Filters
                 return it.CheckString(PyJson.Dumps(it, v, ascii, indent, itemSep, keySep, sortKeys));
             }
             case "items":
-            {
-                if (v is Undefined) return new List<object?>();
-                if (v is not OrderedDictionary<string, object?> d) throw PyOps.TypeError("Can only get item pairs from a mapping.");
-                it.Charge(d.Count);
-                return d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList();
-            }
-            case "map": return Map(it, v, args, kw);
-            case "select": return SelectReject(it, v, args, kw, select: true, byAttr: false);
-            case "reject": return SelectReject(it, v, args, kw, select: false, byAttr: false);
-            case "selectattr": return SelectReject(it, v, args, kw, select: true, byAttr: true);
-            case "rejectattr": return SelectReject(it, v, args, kw, select: false, byAttr: true);
+                return new PyIterator("generator", "do_items", () =>
+                {
+                    if (v is Undefined) return new List<object?>();
+                    if (v is not OrderedDictionary<string, object?> d) throw PyOps.TypeError("Can only get item pairs from a mapping.");
+                    it.Charge(d.Count);
+                    return d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList();
+                });
+            case "map": return new PyIterator("generator", "sync_do_map", () => Map(it, v, args, kw));
+            case "select": return new PyIterator("generator", "sync_do_select", () => SelectReject(it, v, args, kw, select: true, byAttr: false));
+            case "reject": return new PyIterator("generator", "sync_do_reject", () => SelectReject(it, v, args, kw, select: false, byAttr: false));
+            case "selectattr": return new PyIterator("generator", "sync_do_selectattr", () => SelectReject(it, v, args, kw, select: true, byAttr: true));
+            case "rejectattr": return new PyIterator("generator", "sync_do_rejectattr", () => SelectReject(it, v, args, kw, select: false, byAttr: true));
             case "unique":
+                return new PyIterator("generator", "sync_do_unique", () =>
             {
                 bool cs = PyOps.Truthy(Arg(args, kw, 0, "case_sensitive", false));
                 var attr = Arg(args, kw, 1, "attribute", null);
@@ -138,7 +140,7 @@ internal static partial class Filters
                     if (seen.Add(HashKey(SortKey(it, x, attr, cs)))) r.Add(x);
                 }
                 return r;
-            }
+            });
             case "sort":
             {
                 bool reverse = PyOps.Truthy(Arg(args, kw, 0, "reverse", false));
@@ -151,11 +153,19 @@ internal static partial class Filters
             case "reverse":
             {
                 if (v is string s) return it.Slice(s, null, null, -1L);
+                if (v is PyIterator src)
+                {
+                    // reversed(generator) fails; Jinja falls back to list(value) reversed.
+                    var all = src.TakeAll();
+                    all.Reverse();
+                    return all;
+                }
                 if (v is not (List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined))
                     throw new TemplateException("FilterArgumentError", "argument must be iterable");
+                string kind = v switch { List<object?> => "list_reverseiterator", OrderedDictionary<string, object?> => "dict_reversekeyiterator", Undefined => "list_reverseiterator", _ => "reversed" };
                 var items = PyOps.Iterate(v);
                 items.Reverse();
-                return items;
+                return new PyIterator(kind, "", () => items);
             }
             case "dictsort":
             {
@@ -170,6 +180,7 @@ internal static partial class Filters
                 return SortBy(items, x => SortKey(it, ((PyTuple)x!).Items[pos], null, cs), reverse);
             }
             case "batch":
+                return new PyIterator("generator", "do_batch", () =>
             {
                 long n = PyOps.AsLong(Arg(args, kw, 0, "linecount", 1L));
                 if (n <= 0) throw PyOps.ValueError("batch size must be positive");
@@ -191,8 +202,9 @@ internal static partial class Filters
                     r.Add(cur);
                 }
                 return r;
-            }
+            });
             case "slice":
+                return new PyIterator("generator", "sync_do_slice", () =>
             {
                 long n = PyOps.AsLong(Arg(args, kw, 0, "slices", 1L));
                 if (n <= 0 || n > it.Limits.MaxListLength) throw PyOps.ValueError("slices must be positive");
@@ -213,7 +225,7 @@ internal static partial class Filters
                     r.Add(tmp);
                 }
                 return r;
-            }
+            });
             case "indent":
             {
                 var width = Arg(args, kw, 0, "width", 4L);
@@ -255,6 +267,14 @@ internal static partial class Filters
             }
             case "truncate":
             {
+                if (v is List<object?> or PyTuple or OrderedDictionary<string, object?>)
+                {
+                    // do_truncate works on anything with len(); a short collection comes back unchanged.
+                    long len0 = PyOps.Length(v);
+                    long lim = PyOps.AsLong(Arg(args, kw, 0, "length", 255L)) + PyOps.AsLong(Arg(args, kw, 3, "leeway", 5L) ?? 5L);
+                    if (len0 <= lim) return v;
+                    throw new TemplateException("AttributeError", $"'{PyOps.TypeName(v)}' object has no attribute 'rsplit'");
+                }
                 if (v is not (string or Undefined)) throw PyOps.TypeError($"object of type '{PyOps.TypeName(v)}' has no len()");
                 string s = SoftStr(v);
                 long length = PyOps.AsLong(Arg(args, kw, 0, "length", 255L));
@@ -525,7 +545,6 @@ internal static partial class Filters
     /// <summary>Jinja's round filter: Python's correctly-rounded round-half-even for 'common', floor/ceil otherwise.</summary>
     private static object? Round(object? v, long precision, string method)
     {
-        if (v is Undefined u) throw u.Fail();
         if (!PyOps.IsNumber(v)) throw PyOps.TypeError($"type {PyOps.TypeName(v)} doesn't define __round__ method");
         if (method is not ("common" or "ceil" or "floor")) throw new TemplateException("FilterArgumentError", "method must be common, ceil or floor");
         if (v is long or bool)
@@ -609,7 +628,7 @@ internal static class Tests
             case "float": return v is double;
             case "mapping": return v is OrderedDictionary<string, object?>;
             case "sequence": return v is string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined;
-            case "iterable": return v is string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined;
+            case "iterable": return v is string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined or PyIterator;
             case "callable": return v is PyCallable or Undefined; // Undefined defines __call__
             case "escaped": return false;
             case "filter": return v is string f && Filters.Names.Contains(f);

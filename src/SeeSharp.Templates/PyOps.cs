@@ -23,6 +23,7 @@ internal static class PyOps
         OrderedDictionary<string, object?> => "dict",
         Namespace => "Namespace",
         Undefined => "Undefined",
+        PyIterator it => it.TypeName,
         Macro => "Macro",
         BoundMethod => "builtin_function_or_method",
         PyCallable => "function",
@@ -169,6 +170,7 @@ internal static class PyOps
                 break;
             }
             case Undefined: sb.Append("Undefined"); break;
+            case PyIterator pit: sb.Append('<').Append(pit.TypeName).Append(" object").Append(pit.ReprName.Length > 0 ? " " + pit.ReprName : "").Append('>'); break;
             case Namespace: sb.Append("<Namespace>"); break;
             case Macro m: sb.Append("<Macro '").Append(m.Name).Append("'>"); break;
             case BoundMethod bm: sb.Append("<built-in method ").Append(bm.Name).Append(" of ").Append(TypeName(bm.Target)).Append(" object>"); break;
@@ -412,6 +414,9 @@ internal static class PyOps
                 return false;
             case Undefined:
                 return false;
+            case PyIterator pit:
+                foreach (var x in pit.TakeAll()) if (Equals(x, item)) return true;
+                return false;
             default:
                 throw TypeError($"argument of type '{TypeName(container)}' is not iterable");
         }
@@ -434,6 +439,7 @@ internal static class PyOps
                 return r;
             }
             case Undefined: return new List<object?>();
+            case PyIterator pit: return pit.TakeAll();
             default: throw TypeError($"'{TypeName(v)}' object is not iterable");
         }
     }
