@@ -17,6 +17,7 @@ public sealed class Jinja2FuzzTests
     [Theory]
     [InlineData("ws")]
     [InlineData("expr")]
+    [InlineData("stmt")]
     public void RandomTemplatesMatchJinja2(string family)
     {
         var root = s_doc.Value.RootElement;
@@ -44,7 +45,7 @@ public sealed class Jinja2FuzzTests
             string expected = c.TryGetProperty("expected", out var e) ? e.GetString()! : "ERR " + c.GetProperty("expected_error").GetString();
             if (got != expected) failures.Add($"{id}: {JsonSerializer.Serialize(src)}\n  expected {JsonSerializer.Serialize(expected)}\n  got      {JsonSerializer.Serialize(got)}");
         }
-        Assert.True(checkedCount > 900, $"only {checkedCount} {family} cases found");
+        Assert.True(checkedCount > 700, $"only {checkedCount} {family} cases found");
         Assert.True(failures.Count == 0, $"{failures.Count} of {checkedCount} differ:\n" + string.Join("\n", failures.Take(20)));
     }
 }

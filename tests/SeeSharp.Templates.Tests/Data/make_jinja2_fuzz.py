@@ -82,6 +82,37 @@ def expr(d):
     return "(%s if %s else %s)" % (expr(d+1), expr(d+1), expr(d+1))
 
 
+# ---- statement family: scoping, loops, macros, namespaces, set blocks ----
+SEXPR = ["x", "y", "n", "l", "l[0]", "loop.index", "loop.length", "loop.first", "ns.a", "ns.b", "a", "b", "i", "k",
+         "v", "(x + 1)", "(n * 2)", "(l | length)", "l[1:]", "(a ~ b)", "'q'", "1", "none", "d.a", "(i ~ x)", "varargs",
+         "kwargs", "caller is defined", "l | select('odd') | list", "loop.previtem", "loop.nextitem", "(y or 'z')"]
+STMTS = [
+    "{{ $ }}", "{% set x = $ %}", "{% set y = $ %}", "{% set a, b = $, $ %}", "{% set ns.a = $ %}",
+    "{% if $ %}<{{ $ }}>{% elif $ %}[{{ $ }}]{% else %}({{ $ }}){% endif %}",
+    "{% for i in l %}#{ BODY }#{% endfor %}", "{% for i in l if i > 1 %}#{ BODY }#{% else %}E{% endfor %}",
+    "{% for k, v in d.items() %}#{ BODY }#{% endfor %}", "{% for i in l %}{% if i == 2 %}{% continue %}{% endif %}#{ BODY }#{% if loop.index > 2 %}{% break %}{% endif %}{% endfor %}",
+    "{% macro mac(p, q=$) %}#{ BODY }#{{ p }}{{ q }}{% endmacro %}{{ mac($) }}{{ mac($, q=$) }}",
+    "{% set blk %}#{ BODY }#{% endset %}[{{ blk }}]", "{% with x = $ %}#{ BODY }#{% endwith %}",
+    "{% macro w() %}({{ caller() }}){% endmacro %}{% call w() %}#{ BODY }#{% endcall %}",
+    "{% filter upper %}#{ BODY }#{% endfilter %}",
+]
+
+
+def program(depth):
+    out = []
+    for _ in range(rnd.randint(1, 4)):
+        st = rnd.choice(STMTS if depth < 2 else STMTS[:6])
+        while "#{ BODY }#" in st:
+            st = st.replace("#{ BODY }#", program(depth + 1), 1)
+        while "$" in st:
+            st = st.replace("$", rnd.choice(SEXPR), 1)
+        out.append(st)
+    return "".join(out)
+
+
+STMT_CTX = {"x": 1, "n": 5, "l": [1, 2, 3], "d": {"a": "A", "b": "B"}}
+PRELUDE = "{% set ns = namespace(a=0, b='b') %}"
+
 KNOWN_DIVERGENT = {
     # str % Undefined: Python treats Undefined (it has __getitem__) as a mapping, so a format without fields passes.
     "expr1027": "'True' % Undefined succeeds in Python (Undefined looks like a mapping to printf formatting)",
@@ -112,11 +143,15 @@ def main():
         if folds_a_slice(src):
             KNOWN_DIVERGENT[case["id"]] = "slice of a constant folded at compile time (see folds_a_slice)"
         cases.append(case)
+    rnd = random.Random(4242)
+    for n in range(800):
+        src = PRELUDE + program(0)
+        cases.append({"id": f"stmt{n}", "template": src, "context": "stmt", **render(src, STMT_CTX)})
     for c in cases:
         # Output that prints an object address can never match.
         if " at 0x" in c.get("expected", ""):
             KNOWN_DIVERGENT.setdefault(c["id"], "prints a Python object address")
-    doc = {"generator": f"make_jinja2_fuzz.py, Jinja2 {jinja2.__version__}", "contexts": {"expr": ctx},
+    doc = {"generator": f"make_jinja2_fuzz.py, Jinja2 {jinja2.__version__}", "contexts": {"expr": ctx, "stmt": STMT_CTX},
            "known_divergent": KNOWN_DIVERGENT, "cases": cases}
     with open("jinja2-fuzz.json", "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, indent=0)
