@@ -72,7 +72,7 @@ internal static partial class Filters
             }
             case "last":
             {
-                if (v is not (string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined))
+                if (v is not (string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined or PyView))
                     throw PyOps.TypeError($"'{PyOps.TypeName(v)}' object is not reversible");
                 var items = PyOps.Iterate(v);
                 return items.Count > 0 ? items[^1] : new Undefined("last", null, "No last item, sequence was empty.", hasObj: false);
@@ -160,7 +160,7 @@ internal static partial class Filters
                     all.Reverse();
                     return all;
                 }
-                if (v is not (List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined))
+                if (v is not (List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined or PyView))
                     throw new TemplateException("FilterArgumentError", "argument must be iterable");
                 string kind = v switch { List<object?> => "list_reverseiterator", OrderedDictionary<string, object?> => "dict_reversekeyiterator", Undefined => "list_reverseiterator", _ => "reversed" };
                 var items = PyOps.Iterate(v);
@@ -628,7 +628,7 @@ internal static class Tests
             case "float": return v is double;
             case "mapping": return v is OrderedDictionary<string, object?>;
             case "sequence": return v is string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined;
-            case "iterable": return v is string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined or PyIterator;
+            case "iterable": return v is string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined or PyIterator or PyView;
             case "callable": return v is PyCallable or Undefined; // Undefined defines __call__
             case "escaped": return false;
             case "filter": return v is string f && Filters.Names.Contains(f);

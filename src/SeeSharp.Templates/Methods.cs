@@ -499,13 +499,13 @@ internal static class Methods
             }
             case "items":
                 it.Charge(d.Count);
-                return d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList();
+                return new PyView("dict_items", d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList());
             case "keys":
                 it.Charge(d.Count / 16);
-                return d.Keys.Cast<object?>().ToList();
+                return new PyView("dict_keys", d.Keys.Cast<object?>().ToList());
             case "values":
                 it.Charge(d.Count / 16);
-                return d.Values.ToList();
+                return new PyView("dict_values", d.Values.ToList());
             case "copy":
             {
                 it.Charge(d.Count / 16);

@@ -49,6 +49,13 @@ internal sealed class PyIterator(string typeName, string reprName, Func<List<obj
     }
 }
 
+/// <summary>A dict view (<c>dict_items</c>, <c>dict_keys</c>, <c>dict_values</c>): sized, re-iterable, not subscriptable.</summary>
+internal sealed class PyView(string typeName, List<object?> items)
+{
+    public string TypeName => typeName;
+    public List<object?> Items => items;
+}
+
 /// <summary>Jinja's <c>namespace(...)</c>: the one object whose attributes <c>{% set ns.x = ... %}</c> may change.</summary>
 internal sealed class Namespace
 {
@@ -210,7 +217,7 @@ public static class TemplateValues
             case char c: return c.ToString();
             case JsonElement je: return FromJson(je, depth);
             case JsonNode jn: return FromJson(JsonSerializer.SerializeToElement(jn), depth);
-            case PyTuple or Namespace or Undefined or PyCallable or PyIterator: return value;
+            case PyTuple or Namespace or Undefined or PyCallable or PyIterator or PyView: return value;
             case IEnumerable<KeyValuePair<string, object?>> kvs:
             {
                 var d = new OrderedDictionary<string, object?>();
