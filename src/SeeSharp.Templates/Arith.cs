@@ -12,7 +12,7 @@ internal static class Arith
         new("OverflowError", "integer result does not fit in 64 bits (Python would switch to a big integer; this engine does not)");
 
     private static TemplateException Unsupported(string op, object? a, object? b) =>
-        PyOps.TypeError($"unsupported operand type(s) for {op}: '{PyOps.TypeName(a)}' and '{PyOps.TypeName(b)}'");
+        PyOps.TypeError($"unsupported operand type(s) for {(op == "**" ? "** or pow()" : op)}: '{PyOps.TypeName(a)}' and '{PyOps.TypeName(b)}'");
 
     public static object? Neg(object? v) => v switch
     {
@@ -79,7 +79,8 @@ internal static class Arith
             case "*":
                 if ((a is string || a is List<object?> || a is PyTuple) && b is long or bool) return Repeat(it, a, PyOps.AsLong(b));
                 if ((b is string || b is List<object?> || b is PyTuple) && a is long or bool) return Repeat(it, b, PyOps.AsLong(a));
-                if (a is string && b is string or double or List<object?>) throw PyOps.TypeError($"can't multiply sequence by non-int of type '{PyOps.TypeName(b)}'");
+                if (a is string or List<object?> or PyTuple) throw PyOps.TypeError($"can't multiply sequence by non-int of type '{PyOps.TypeName(b)}'");
+                if (b is string or List<object?> or PyTuple) throw PyOps.TypeError($"can't multiply sequence by non-int of type '{PyOps.TypeName(a)}'");
                 break;
             case "%":
                 if (a is string fmt) return Printf.Format(it, fmt, b);
@@ -188,7 +189,9 @@ internal static class Arith
             case "**":
                 if (a == 0 && b < 0) throw new TemplateException("ZeroDivisionError", "0.0 cannot be raised to a negative power");
                 if (a < 0 && b != Math.Floor(b)) throw PyOps.ValueError("complex results are not supported");
-                return Math.Pow(a, b);
+                double p = Math.Pow(a, b);
+                if (double.IsInfinity(p) && double.IsFinite(a) && double.IsFinite(b)) throw new TemplateException("OverflowError", "(34, 'Numerical result out of range')");
+                return p;
         }
         throw new InvalidOperationException(op);
     }

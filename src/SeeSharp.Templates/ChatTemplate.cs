@@ -17,6 +17,7 @@ namespace SeeSharp.Templates;
 public sealed class ChatTemplate
 {
     private readonly List<Stmt> _body;
+    private readonly Dictionary<List<Stmt>, string[]> _frameLocals;
     private readonly TemplateLimits _limits;
     private readonly TimeProvider _clock;
 
@@ -24,6 +25,7 @@ public sealed class ChatTemplate
     {
         Source = source;
         _body = body;
+        _frameLocals = FrameAnalysis.Analyze(body);
         _limits = limits;
         _clock = clock;
     }
@@ -61,7 +63,7 @@ public sealed class ChatTemplate
     public string Render(IReadOnlyDictionary<string, object?> context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new Interpreter(_limits, _clock).Render(_body, context);
+        return new Interpreter(_limits, _clock, _frameLocals).Render(_body, context);
     }
 
     /// <summary>

@@ -110,10 +110,20 @@ internal sealed partial class Interpreter
     private long _iterations;
     private int _callDepth;
 
-    public Interpreter(TemplateLimits limits, TimeProvider clock)
+    private readonly Dictionary<List<Stmt>, string[]> _frameLocals;
+
+    public Interpreter(TemplateLimits limits, TimeProvider clock, Dictionary<List<Stmt>, string[]> frameLocals)
     {
         Limits = limits;
         _clock = clock;
+        _frameLocals = frameLocals;
+    }
+
+    /// <summary>Marks the frame-local names of a frame body as not yet assigned (see <see cref="FrameAnalysis"/>).</summary>
+    private void EnterFrame(List<Stmt> body, Scope scope)
+    {
+        if (_frameLocals.TryGetValue(body, out var names))
+            foreach (var n in names) scope.Set(n, FrameAnalysis.MissingMarker);
     }
 
     public string Render(List<Stmt> body, IReadOnlyDictionary<string, object?> context)
@@ -123,6 +133,7 @@ internal sealed partial class Interpreter
         var root = new Scope(globals);
         foreach (var kv in context) root.Set(kv.Key, TemplateValues.FromHost(kv.Value));
         var output = new Output(this);
+        EnterFrame(body, root);
         try
         {
             ExecBlock(body, root, output);
@@ -227,7 +238,9 @@ internal sealed partial class Interpreter
             case SetBlockStmt sb:
             {
                 var inner = new Output(this);
-                ExecBlock(sb.Body, new Scope(scope), inner);
+                var frame = new Scope(scope);
+                EnterFrame(sb.Body, frame);
+                ExecBlock(sb.Body, frame, inner);
                 object? value = inner.ToString();
                 if (sb.Filter is not null) value = ApplyFilterChain(sb.Filter, value, scope);
                 Assign(sb.Target, value, scope);
@@ -250,13 +263,16 @@ internal sealed partial class Interpreter
             case FilterBlockStmt fb:
             {
                 var inner = new Output(this);
-                ExecBlock(fb.Body, new Scope(scope), inner);
+                var frame = new Scope(scope);
+                EnterFrame(fb.Body, frame);
+                ExecBlock(fb.Body, frame, inner);
                 output.Append(PyOps.Str(ApplyFilterChain(fb.Filter, inner.ToString(), scope)));
                 return Flow.Normal;
             }
             case ScopeStmt w:
             {
                 var inner = new Scope(scope);
+                EnterFrame(w.Body, inner);
                 foreach (var (target, value) in w.Assignments) Assign(target, Eval(value, scope), inner);
                 return ExecBlock(w.Body, inner, output);
             }
@@ -299,7 +315,12 @@ internal sealed partial class Interpreter
         }
         if (items.Count == 0)
         {
-            if (f.Else is not null) ExecBlock(f.Else, new Scope(scope), output);
+            if (f.Else is not null)
+            {
+                var elseFrame = new Scope(scope);
+                EnterFrame(f.Else, elseFrame);
+                ExecBlock(f.Else, elseFrame, output);
+            }
             return;
         }
         var loop = new LoopContext(items);
@@ -308,6 +329,7 @@ internal sealed partial class Interpreter
             Charge(1);
             loop.Index0 = i;
             var s = new Scope(scope);
+            EnterFrame(f.Body, s);
             Assign(f.Target, items[i], s);
             s.Set("loop", loop);
             var flow = ExecBlock(f.Body, s, output);
@@ -324,7 +346,7 @@ internal sealed partial class Interpreter
                 break;
             case NsAttrTarget a:
             {
-                if (!scope.TryGet(a.Name, out var ns) || ns is not Namespace nsObj)
+                if (!scope.TryGet(a.Name, out var ns) || ns is not Namespace nsObj)  // a frame's MissingMarker is not a Namespace either
                     throw new TemplateException("TemplateRuntimeError", "cannot assign attribute on non-namespace object");
                 nsObj.Attrs[a.Attr] = value;
                 break;
@@ -364,6 +386,7 @@ internal sealed partial class Interpreter
         try
         {
             var s = new Scope(closure);
+            EnterFrame(body, s);
             if (usesCaller) s.Set("caller", new Undefined("caller", null, "No caller defined", hasObj: false));
             var extraKw = new OrderedDictionary<string, object?>();
             var bound = new bool[ps.Count];
@@ -372,7 +395,7 @@ internal sealed partial class Interpreter
                 s.Set(ps[i].Name, args[i]);
                 bound[i] = true;
             }
-            s.Set("varargs", new PyTuple(args.Count > ps.Count ? args.Skip(ps.Count).ToArray() : []));
+            if (catchVarargs) s.Set("varargs", new PyTuple(args.Count > ps.Count ? args.Skip(ps.Count).ToArray() : []));
             foreach (var kv in kwargs)
             {
                 int idx = ps.FindIndex(p => p.Name == kv.Key);
@@ -385,7 +408,7 @@ internal sealed partial class Interpreter
                 else if (kv.Key == "caller") s.Set("caller", kv.Value);
                 else extraKw[kv.Key] = kv.Value;
             }
-            s.Set("kwargs", extraKw);
+            if (catchKwargs) s.Set("kwargs", extraKw);
             for (int i = 0; i < ps.Count; i++)
             {
                 if (bound[i]) continue;
@@ -410,7 +433,8 @@ internal sealed partial class Interpreter
         switch (e)
         {
             case ConstExpr c: return c.Value;
-            case NameExpr n: return scope.TryGet(n.Name, out var v) ? v : Undefined.Missing(n.Name);
+            case NameExpr n:
+                return scope.TryGet(n.Name, out var v) && !ReferenceEquals(v, FrameAnalysis.MissingMarker) ? v : Undefined.Missing(n.Name);
             case ListExpr l:
             {
                 var list = new List<object?>(l.Items.Count);
@@ -606,8 +630,9 @@ internal sealed partial class Interpreter
         }
     }
 
+    // jinja2.runtime.Undefined._undefined_message for a non-string key: the type is not quoted, the key is repr'd.
     private static Undefined NoElement(object? obj, object? key) =>
-        new(PyOps.Repr(key), obj, $"{PyOps.Repr(PyOps.ObjectTypeRepr(obj))} has no element {PyOps.Repr(key)}", hasObj: true);
+        new(PyOps.Repr(key), obj, $"{PyOps.ObjectTypeRepr(obj)} has no element {PyOps.Repr(key)}", hasObj: true);
 
     public object? Slice(object? obj, object? start, object? stop, object? step)
     {
@@ -633,7 +658,10 @@ internal sealed partial class Interpreter
                 return SliceIndices(l.Count, a, b, c).Select(i => l[i]).ToList();
             case PyTuple t:
                 return new PyTuple(SliceIndices(t.Count, a, b, c).Select(i => t.Items[i]).ToArray());
+            case OrderedDictionary<string, object?>:
+                throw PyOps.TypeError("unhashable type: 'slice'");
             default:
+                // Jinja compiles slices to a plain Python subscript (no getitem fallback to Undefined).
                 throw PyOps.TypeError($"'{PyOps.TypeName(obj)}' object is not subscriptable");
         }
     }

@@ -293,7 +293,8 @@ internal sealed class Lexer
                 {
                     int d = Convert.ToInt32(_src[p].ToString(), 16);
                     if (d >= radix) break;
-                    v = checked(v * radix + d);
+                    if (v > (long.MaxValue - d) / radix) throw Error($"integer literal {_src[s..(p + 1)]}... is out of the supported 64-bit range", s);
+                    v = v * radix + d;
                     digits++;
                 }
                 p++;

@@ -55,7 +55,7 @@ internal static class Methods
     {
         if (v is string s) return s;
         if (v is Undefined u) throw u.Fail();
-        throw PyOps.TypeError($"{method}() argument must be str, not {PyOps.TypeName(v)}");
+        throw PyOps.TypeError($"must be str, not {PyOps.TypeName(v)}");
     }
 
     public static object? Call(Interpreter it, object? target, string name, List<object?> args, List<KeyValuePair<string, object?>> kwargs)
@@ -499,13 +499,13 @@ internal static class Methods
             }
             case "items":
                 it.Charge(d.Count);
-                return d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList();
+                return new PyView("dict_items", d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList());
             case "keys":
                 it.Charge(d.Count / 16);
-                return d.Keys.Cast<object?>().ToList();
+                return new PyView("dict_keys", d.Keys.Cast<object?>().ToList());
             case "values":
                 it.Charge(d.Count / 16);
-                return d.Values.ToList();
+                return new PyView("dict_values", d.Values.ToList());
             case "copy":
             {
                 it.Charge(d.Count / 16);

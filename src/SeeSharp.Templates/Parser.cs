@@ -43,7 +43,7 @@ internal sealed class Parser
     {
         var tok = Cur;
         if (tok.Kind != kind || (text is not null && tok.Text != text))
-            throw Error($"expected {what}, got {tok.Describe()}", tok);
+            throw Error($"expected token {(what.StartsWith('\'') ? what : $"'{what}'")}, got {tok.Describe()}", tok);
         _p++;
         return tok;
     }

@@ -124,6 +124,10 @@ PROBES = {
     "ws_plus_trim": "{% if true +%}\nA{% endif +%}\nB",
     "crlf": "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\nc\r\n",
     "dict_methods": "{{ {'a': 1}.keys() | list }}|{{ {'a': 1}.values() | list }}|{{ {'a': 1}.items() | list }}|{{ {'a': 1}.get('b') }}|{{ {'a': 1, 'b': 2}.copy() }}",
+    "dict_views": "{{ d.items() }}|{{ d.keys() }}|{{ d.values() }}|{{ d.items() | length }}|{{ ('a', 1) in d.items() }}|{{ 'a' in d.keys() }}|{{ d.keys()[0] }}|{{ {}.items() }}|{% if {}.items() %}T{% else %}F{% endif %}|{{ d.items() is sequence }}|{{ d.items() | list }}",
+    "err_view_tojson": "{{ d.items() | tojson }}",
+    "generators": "{% if [] | select %}truthy{% endif %}|{{ [1, 2] | map('string') | first }}|{% set g = [1, 2] | select %}{{ g | list }}{{ g | list }}|{{ [3, 1] | reverse | list }}",
+    "err_generator_len": "{{ [1] | select | length }}",
     "dict_key_vs_method": "{{ {'items': 5}['items'] }}|{{ {'keys': 1}.keys() | list }}|{{ {'x': 1}['get'] is callable }}",
     "list_methods": "{{ [1, 2, 1].count(1) }}|{{ [1, 2].index(2) }}|{{ (1, 2).index(2) }}|{{ [1, 2].copy() }}",
     "range_forms": "{{ range(3) | list }}|{{ range(1, 7, 2) | list }}|{{ range(5, 0, -2) | list }}|{{ range(0) | list }}",
@@ -341,7 +345,7 @@ REAL = [
 
 def main():
     out = []
-    ctx = {"messages": MSGS}
+    ctx = {"messages": MSGS, "d": {"a": 1, "b": [2]}}
     for name, src in PROBES.items():
         case = {"id": name, "template": src, "context": ctx}
         try:
