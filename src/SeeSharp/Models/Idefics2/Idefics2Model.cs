@@ -895,7 +895,7 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
     /// Throws <see cref="InvalidDataException"/> naming the file and tensors when the checkpoint does not fit the
     /// config (missing, unused or wrongly shaped tensors).
     /// </summary>
-    public static Idefics2ForConditionalGeneration Load(string folder)
+    public static Idefics2ForConditionalGeneration Load(string folder, QuantizationPolicy? quantization = null)
     {
         var configPath = Path.Combine(folder, "config.json");
         if (!File.Exists(configPath)) throw new FileNotFoundException($"Idefics2: no config.json in {folder}", configPath);
@@ -903,7 +903,7 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
         var checkpoint = SafetensorsCheckpoint.Open(folder);
         try
         {
-            return Load(config, checkpoint, folder, ownsCheckpoint: true);
+            return Load(config, checkpoint, folder, ownsCheckpoint: true, quantization);
         }
         catch
         {
@@ -916,10 +916,11 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable
     /// Builds the model over an open checkpoint (HF names: model.vision_model..., model.connector..., model.text_model...,
     /// lm_head.weight). With <paramref name="ownsCheckpoint"/>, <see cref="Dispose"/> closes it.
     /// </summary>
-    public static Idefics2ForConditionalGeneration Load(Idefics2Config config, SafetensorsCheckpoint checkpoint, string description, bool ownsCheckpoint)
+    public static Idefics2ForConditionalGeneration Load(Idefics2Config config, SafetensorsCheckpoint checkpoint, string description, bool ownsCheckpoint,
+        QuantizationPolicy? quantization = null)
     {
         config.Validate(description);
-        var ws = new WeightSource(checkpoint, description);
+        var ws = new WeightSource(checkpoint, description, quantization);
         var model = new Idefics2ForConditionalGeneration(config, ws, ownsCheckpoint ? checkpoint : null);
         ws.EnsureAllUsed();
         return model;

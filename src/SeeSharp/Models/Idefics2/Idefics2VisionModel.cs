@@ -17,9 +17,7 @@ public sealed class Idefics2VisionModel : VisionModel
     /// <summary>Loads a checkpoint folder.</summary>
     public Idefics2VisionModel(string folder, LoadOptions options) : base(folder)
     {
-        if (options.Quantization != Quantization.None)
-            throw new NotSupportedException($"quantization {options.Quantization} is not available for idefics2 yet: load with Quantization.None");
-        Model = Idefics2ForConditionalGeneration.Load(folder);
+        Model = Idefics2ForConditionalGeneration.Load(folder, QuantizationPolicy.Resolve(folder, options.Quantization));
     }
 
     /// <summary>The network itself (its <see cref="Idefics2ForConditionalGeneration.Tap"/> shows intermediates).</summary>
