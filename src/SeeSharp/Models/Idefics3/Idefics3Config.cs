@@ -95,8 +95,8 @@ public sealed record Idefics3Config
     [JsonPropertyName("text_config")] public LlamaConfig TextConfig { get; set; } = DefaultTextConfig(128_002);
 
     /// <summary>
-    /// Image tokens per image (tile): ((image_size / patch_size)² / scale_factor²), what the pixel-shuffle connector
-    /// makes of one image and what processor_config.json's image_seq_len must be.
+    /// Image tokens per image (tile): (image_size / patch_size)² / scale_factor² (integer division), what the
+    /// pixel-shuffle connector makes of one image and what processor_config.json's image_seq_len must be.
     /// </summary>
     [JsonIgnore] public int ImageSeqLen => VisionConfig.NumPatchesPerSide * VisionConfig.NumPatchesPerSide / (ScaleFactor * ScaleFactor);
 
@@ -153,9 +153,9 @@ public sealed record Idefics3Config
             throw new InvalidDataException($"{source}: vision_config.hidden_size {v.HiddenSize} is not divisible by num_attention_heads {v.NumAttentionHeads}");
         if (v.HiddenAct != "gelu_pytorch_tanh")
             throw new NotSupportedException($"{source}: vision_config.hidden_act \"{v.HiddenAct}\" is not supported (only gelu_pytorch_tanh)");
+        // The patch grid must divide by scale_factor for the pixel shuffle; that is checked per image at encode time,
+        // not here: transformers accepts such configs (its own defaults, 224 / 32 = 7 with scale 2, are one).
         Positive("scale_factor", ScaleFactor);
-        if (v.NumPatchesPerSide % ScaleFactor != 0)
-            throw new InvalidDataException($"{source}: the {v.NumPatchesPerSide} x {v.NumPatchesPerSide} patch grid (image_size / patch_size) is not divisible by scale_factor {ScaleFactor}");
         var t = TextConfig;
         if (t.ModelType != "llama")
             throw new NotSupportedException($"{source}: text_config.model_type \"{t.ModelType}\" is not supported (only llama)");

@@ -8,7 +8,7 @@ namespace SeeSharp.Models.Idefics3;
 // Idefics3 / SmolVLM (vision tower + pixel-shuffle connector + Llama decoder), ported from transformers v4.46 (STYLE.md 1):
 //   https://github.com/huggingface/transformers/blob/v4.46.0/src/transformers/models/idefics3/modeling_idefics3.py
 // The vision tower is the shared NaViT/SigLIP one (Models/Shared/NaViTVisionTransformer.cs) in its Idefics3 variant
-// (a patch is kept if ANY of its pixels is real; fractional coordinates arange(nb) / nb * (1 - 1e-6)); the text model,
+// (a patch is kept if ANY of its pixels is real; position ids as Idefics2's, which v4.46 copies); the text model,
 // inputs_merger and lm_head are the shared Llama-family decoder (Models/Shared/LlamaDecoder.cs). This file holds what
 // only Idefics3 has: Idefics3SimpleMLP, Idefics3Connector (pixel shuffle), Idefics3Model and the generation class.
 // Image features use the same types as Idefics2 (Idefics2ImageFeatures, Idefics2PixelShape): their meaning is

@@ -7,11 +7,11 @@ using PixelShape = SeeSharp.Models.Idefics2.Idefics2PixelShape;
 namespace SeeSharp.Models.Shared;
 
 // The SigLIP vision tower with NaViT-style bucketed position ids that Idefics2 introduced and Idefics3 (SmolVLM) copies,
-// ported class by class (STYLE.md 1). One piece of code serves both models; they differ only in two rules, chosen by
-// NaViTVariant:
-//   * which patches the pixel mask keeps: Idefics2 keeps a patch when ALL its pixels are real, Idefics3 when ANY is;
-//   * the fractional coordinates bucketed into position ids: Idefics2 uses torch.arange(0, 1 - 1e-6, 1 / nb),
-//     Idefics3 uses arange(nb) / nb * (1 - 1e-6).
+// ported class by class (STYLE.md 1). One piece of code serves both models; they differ only in which patches the
+// pixel mask keeps (NaViTVariant): Idefics2 keeps a patch when ALL its pixels are real, Idefics3 when ANY is.
+// The position ids are the same in both: v4.46's Idefics3VisionEmbeddings is "Copied from Idefics2VisionEmbeddings"
+// (fractional coordinates torch.arange(0, 1 - 1e-6, 1 / nb)); the later index-based formula
+// (arange(nb) / nb * (1 - 1e-6)) arrived in both models after v4.46 and is not what the golden data use.
 //   https://github.com/huggingface/transformers/blob/v4.45.2/src/transformers/models/idefics2/modeling_idefics2.py
 //   https://github.com/huggingface/transformers/blob/v4.46.0/src/transformers/models/idefics3/modeling_idefics3.py
 // (Idefics3VisionEmbeddings / Idefics3VisionAttention / ... / Idefics3VisionTransformer are the same classes.)
@@ -19,9 +19,9 @@ namespace SeeSharp.Models.Shared;
 /// <summary>Which model's patch-mask rule and position-id formula the shared vision tower follows.</summary>
 internal enum NaViTVariant
 {
-    /// <summary>transformers v4.45.2 Idefics2: keep a patch iff all its pixels are real; arange-based coordinates.</summary>
+    /// <summary>transformers v4.45.2 Idefics2: keep a patch iff all its pixels are real.</summary>
     Idefics2,
-    /// <summary>transformers v4.46 Idefics3: keep a patch iff any of its pixels is real; index / nb * (1 - 1e-6).</summary>
+    /// <summary>transformers v4.46 Idefics3: keep a patch iff any of its pixels is real.</summary>
     Idefics3,
 }
 
@@ -46,15 +46,13 @@ internal interface INaViTVisionConfig
 internal sealed class NaViTVisionEmbeddings
 {
     private readonly INaViTVisionConfig _config;
-    private readonly NaViTVariant _variant;
     private readonly Linear _patchEmbedding;          // weight [embed, C*P*P] (the conv kernel flattened), bias [embed]
     private readonly WeightMatrix _positionEmbedding; // [num_patches_per_side², embed]
     private readonly float[] _boundaries;
 
-    public NaViTVisionEmbeddings(INaViTVisionConfig config, NaViTVariant variant, WeightSource ws)
+    public NaViTVisionEmbeddings(INaViTVisionConfig config, WeightSource ws)
     {
         _config = config;
-        _variant = variant;
         int e = config.HiddenSize, c = config.NumChannels, p = config.PatchSize, side = config.NumPatchesPerSide;
         var pe = ws.Sub("patch_embedding");
         var w = pe.Get("weight", e, c, p, p); // WeightMatrix flattens [e, c, p, p] to [e, c*p*p]: the order (c, kh, kw) of Unfold below
@@ -88,7 +86,7 @@ internal sealed class NaViTVisionEmbeddings
             }
         _patchEmbedding.Forward(patches, n, convOut); // [n, e] == conv output flattened(2).transpose(1, 2)
 
-        PositionIds(patchMask, hP, wP, _config.NumPatchesPerSide, _boundaries, positionIds, _variant);
+        PositionIds(patchMask, hP, wP, _config.NumPatchesPerSide, _boundaries, positionIds);
         var pos = w.Get("vision.position_embeddings", n * e);
         Ops.Embedding(_positionEmbedding, positionIds, pos);
         Ops.Add(convOut, pos, embeddings);
@@ -98,8 +96,7 @@ internal sealed class NaViTVisionEmbeddings
     /// position_ids [hP*wP] of one image: bucket_h[r] * side + bucket_w[c] at the patches the mask keeps (written in
     /// row-major order), 0 elsewhere. nb_patches_h counts mask column 0, nb_patches_w mask row 0, as the reference.
     /// </summary>
-    internal static void PositionIds(ReadOnlySpan<bool> patchMask, int hP, int wP, int side, float[] boundaries, Span<long> positionIds,
-        NaViTVariant variant = NaViTVariant.Idefics2)
+    internal static void PositionIds(ReadOnlySpan<bool> patchMask, int hP, int wP, int side, float[] boundaries, Span<long> positionIds)
     {
         positionIds[..(hP * wP)].Clear();
         int nbH = 0, nbW = 0, kept = 0;
@@ -109,9 +106,9 @@ internal sealed class NaViTVisionEmbeddings
         if (kept == 0) return;
         if (kept != nbH * nbW)
             throw new InvalidOperationException(
-                $"{variant} vision: the patch attention mask keeps {kept} patches, not the {nbH} x {nbW} rectangle its first row/column imply");
-        var bucketsH = BucketCoordinates(nbH, boundaries, variant);
-        var bucketsW = BucketCoordinates(nbW, boundaries, variant);
+                $"vision embeddings: the patch attention mask keeps {kept} patches, not the {nbH} x {nbW} rectangle its first row/column imply");
+        var bucketsH = BucketCoordinates(nbH, boundaries);
+        var bucketsW = BucketCoordinates(nbW, boundaries);
         var next = 0;
         for (var i = 0; i < hP * wP; i++)
         {
@@ -124,25 +121,13 @@ internal sealed class NaViTVisionEmbeddings
     }
 
     /// <summary>
-    /// torch.bucketize(fractional, boundaries, right=True) of the nb fractional coordinates: for each, how many
-    /// boundaries are &lt;= it. Idefics2: fractional = torch.arange(0, 1 - 1e-6, 1 / nb) (fp32); Idefics3:
-    /// fractional = fp32(fp32(i / nb) * fp32(1 - 1e-6)) for i in [0, nb).
+    /// torch.bucketize(torch.arange(0, 1 - 1e-6, 1 / nb), boundaries, right=True): for each of the nb fractional
+    /// coordinates, how many boundaries are &lt;= it.
     /// </summary>
-    internal static int[] BucketCoordinates(int nbPatches, float[] boundaries, NaViTVariant variant = NaViTVariant.Idefics2)
+    internal static int[] BucketCoordinates(int nbPatches, float[] boundaries)
     {
-        float[] fractional;
-        if (variant == NaViTVariant.Idefics2)
-        {
-            var step = (double)(1f / nbPatches); // 1 / int64 tensor -> fp32 tensor
-            fractional = TorchArangeFloat32(0.0, 1 - 1e-6, step);
-        }
-        else
-        {
-            // arange(nb, dtype=fp32) / nb_patches (fp32 true division) * (1 - 1e-6) (python scalar -> fp32 multiply)
-            fractional = new float[nbPatches];
-            var scale = (float)(1 - 1e-6);
-            for (var i = 0; i < nbPatches; i++) fractional[i] = (float)i / nbPatches * scale;
-        }
+        var step = (double)(1f / nbPatches); // 1 / int64 tensor -> fp32 tensor
+        var fractional = TorchArangeFloat32(0.0, 1 - 1e-6, step);
         var buckets = new int[fractional.Length];
         for (var i = 0; i < fractional.Length; i++)
         {
@@ -305,7 +290,7 @@ internal sealed class NaViTVisionTransformer
     {
         _config = config;
         Variant = variant;
-        _embeddings = new NaViTVisionEmbeddings(config, variant, ws.Sub("embeddings"));
+        _embeddings = new NaViTVisionEmbeddings(config, ws.Sub("embeddings"));
         _encoder = new NaViTEncoder(config, ws.Sub("encoder"));
         _postLayernorm = LayerNorm.Load(ws.Sub("post_layernorm"), config.HiddenSize, config.LayerNormEps);
     }
@@ -348,10 +333,14 @@ internal sealed class NaViTVisionTransformer
     /// patch_attention_mask [hP, wP] of image slot <paramref name="slot"/>: unfold the pixel mask into P x P patches and
     /// keep a patch iff the sum of its mask is P*P (Idefics2) or &gt; 0 (Idefics3). An empty pixel mask keeps all.
     /// </summary>
-    public void PatchMask(ReadOnlySpan<bool> pixelAttentionMask, int slot, PixelShape shape, Span<bool> patchMask)
+    public void PatchMask(ReadOnlySpan<bool> pixelAttentionMask, int slot, PixelShape shape, Span<bool> patchMask) =>
+        PatchMask(pixelAttentionMask, slot, shape, _config.PatchSize, Variant, patchMask);
+
+    /// <summary>The rule of <see cref="PatchMask(ReadOnlySpan{bool}, int, PixelShape, Span{bool})"/> for a given patch size and variant.</summary>
+    internal static void PatchMask(ReadOnlySpan<bool> pixelAttentionMask, int slot, PixelShape shape, int p, NaViTVariant variant, Span<bool> patchMask)
     {
-        int p = _config.PatchSize, hP = shape.Height / p, wP = shape.Width / p;
-        var needAll = Variant == NaViTVariant.Idefics2;
+        int hP = shape.Height / p, wP = shape.Width / p;
+        var needAll = variant == NaViTVariant.Idefics2;
         for (var py = 0; py < hP; py++)
             for (var px = 0; px < wP; px++)
             {

@@ -1,0 +1,93 @@
+using SeeSharp.Models.Idefics3;
+using SeeSharp.Models.Shared;
+using SeeSharp.Testing;
+
+namespace SeeSharp.Tests.Models.Idefics3;
+
+// Properties and hand-computed values (no golden file): config defaults copied from transformers v4.46
+// configuration_idefics3.py / configuration_llama.py, rejected settings, the patch-mask rule that distinguishes
+// Idefics3 from Idefics2 in the shared vision tower, and pixel_shuffle against an independent
+// reshape/permute transcription. Exact comparisons.
+public sealed class Idefics3UnitTests
+{
+    [Fact]
+    public void ConfigDefaultsAreTheReferenceOnes()
+    {
+        var c = Idefics3Config.Parse("{\"model_type\": \"idefics3\"}");
+        Assert.Equal(128_257, c.ImageTokenId);
+        Assert.Equal(2, c.ScaleFactor);
+        Assert.False(c.TieWordEmbeddings);
+        Assert.Equal((1152, 3072, 12, 16, 224, 32, 1e-6), (c.VisionConfig.HiddenSize, c.VisionConfig.IntermediateSize, c.VisionConfig.NumHiddenLayers,
+            c.VisionConfig.NumAttentionHeads, c.VisionConfig.ImageSize, c.VisionConfig.PatchSize, c.VisionConfig.LayerNormEps));
+        var t = c.TextConfig; // text_config None -> LlamaConfig(rms_norm_eps=1e-5, pad_token_id=128002, tie_word_embeddings=False)
+        Assert.Equal((32000, 4096, 11008, 32, 32, 32, 128, 2048), (t.VocabSize, t.HiddenSize, t.IntermediateSize, t.NumHiddenLayers,
+            t.NumAttentionHeads, t.NumKeyValueHeads, t.HeadDim, t.MaxPositionEmbeddings));
+        Assert.Equal((1e-5, 128_002, 10000.0), (t.RmsNormEps, t.PadTokenId, t.RopeTheta));
+        Assert.Equal(12, c.ImageSeqLen); // (224 / 32)² = 49 -> 49 / 4 = 12 (integer division; such a grid fails at encode time)
+        var given = Idefics3Config.Parse("{\"model_type\": \"smolvlm\", \"text_config\": {\"hidden_size\": 64, \"num_attention_heads\": 4}}");
+        Assert.Equal(1e-6, given.TextConfig.RmsNormEps); // a given text_config keeps LlamaConfig's own default
+        Assert.Equal(16, given.TextConfig.HeadDim);
+    }
+
+    [Theory]
+    [InlineData("{\"model_type\": \"idefics2\"}", "model_type")]
+    [InlineData("{\"text_config\": {\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}}}", "rope_scaling")]
+    [InlineData("{\"text_config\": {\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}}}", "rope_scaling")]
+    [InlineData("{\"text_config\": {\"model_type\": \"mistral\"}}", "text_config.model_type")]
+    [InlineData("{\"scale_factor\": 0}", "scale_factor")]
+    [InlineData("{\"text_config\": {\"num_key_value_heads\": 5}}", "num_key_value_heads")]
+    public void UnsupportedOrImpossibleConfigsFailNamingTheField(string json, string field)
+    {
+        var e = Record.Exception(() => Idefics3Config.Parse(json, "x/config.json"));
+        Assert.True(e is InvalidDataException or NotSupportedException, e?.ToString());
+        Assert.Contains("x/config.json", e!.Message);
+        Assert.Contains(field, e.Message);
+    }
+
+    [Fact]
+    public void DefaultRopeScalingIsAccepted()
+    {
+        Assert.NotNull(Idefics3Config.Parse("{\"text_config\": {\"rope_scaling\": null}}"));
+        Assert.NotNull(Idefics3Config.Parse("{\"text_config\": {\"rope_scaling\": {\"rope_type\": \"default\"}}}"));
+    }
+
+    [Fact]
+    public void PatchMaskKeepsPartialPatchesOnlyForIdefics3()
+    {
+        // A 28x28 image (2 x 2 patches of 14) whose real pixels cover 20 columns: patch column 1 is partly real.
+        var mask = new bool[28 * 28];
+        for (var y = 0; y < 28; y++) for (var x = 0; x < 20; x++) mask[y * 28 + x] = true;
+        var shape = new SeeSharp.Models.Idefics2.Idefics2PixelShape(1, 1, 3, 28, 28);
+        bool[] Run(NaViTVariant variant)
+        {
+            var patchMask = new bool[4];
+            NaViTVisionTransformer.PatchMask(mask, 0, shape, 14, variant, patchMask);
+            return patchMask;
+        }
+        Assert.Equal([true, true, true, true], Run(NaViTVariant.Idefics3));
+        Assert.Equal([true, false, true, false], Run(NaViTVariant.Idefics2));
+    }
+
+    [Fact]
+    public void PixelShuffleIsTheReferenceViewPermuteReshape()
+    {
+        // Independent transcription of the reference's tensor ops on index arithmetic, for a 4x4 grid, embed 3, scale 2.
+        const int side = 4, embed = 3, s = 2, seq = side * side;
+        var x = Enumerable.Range(0, seq * embed).Select(i => (float)i).ToArray();
+        // view(h, w/s, E*s) -> permute(0,2,1,3) -> reshape(w/s, h/s, E*s*s) -> permute(0,2,1,3) -> reshape(seq/s², E*s²)
+        var a = new float[side / s, side, embed * s]; // permuted [w/s, h, E*s]
+        for (var h = 0; h < side; h++) for (var j = 0; j < side / s; j++) for (var c = 0; c < embed * s; c++) a[j, h, c] = x[(h * side) * embed + j * embed * s + c];
+        var expected = new float[seq / (s * s) * embed * s * s];
+        for (var i2 = 0; i2 < side / s; i2++)
+            for (var j = 0; j < side / s; j++)
+                for (var c = 0; c < embed * s * s; c++)
+                {
+                    // reshape of a (contiguous [w/s, h, E*s]) to [w/s, h/s, E*s*s]: element (j, i2, c) = a[j, i2*s + c / (E*s), c % (E*s)]
+                    expected[(i2 * (side / s) + j) * embed * s * s + c] = a[j, i2 * s + c / (embed * s), c % (embed * s)];
+                }
+        var actual = new float[expected.Length];
+        Idefics3Connector.PixelShuffle(x, seq, embed, s, actual);
+        Assert.Equal(expected, actual);
+        Assert.Throws<ArgumentException>(() => Idefics3Connector.PixelShuffle(new float[12 * embed], 12, embed, s, new float[12 * embed]));
+    }
+}
