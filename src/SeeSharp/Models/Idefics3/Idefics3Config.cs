@@ -57,8 +57,9 @@ public sealed record LlamaConfig
     [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; set; }
     [JsonPropertyName("rope_theta")] public double RopeTheta { get; set; } = 10000.0;
     /// <summary>
-    /// As stored. Only null (or <c>{"rope_type": "default"}</c>) is supported: the scaled variants (linear, dynamic,
-    /// yarn, longrope, llama3) are rejected by <see cref="Idefics3Config.Validate"/> with a clear error.
+    /// As stored. Supported: null, <c>rope_type</c> (or legacy <c>type</c>) "default", "linear" (factor) and "llama3"
+    /// (factor, low_freq_factor, high_freq_factor, original_max_position_embeddings). "dynamic", "yarn" and
+    /// "longrope" are rejected by <see cref="Idefics3Config.Validate"/> with a clear error.
     /// </summary>
     [JsonPropertyName("rope_scaling")] public JsonElement? RopeScaling { get; set; }
     [JsonPropertyName("attention_bias")] public bool AttentionBias { get; set; }
@@ -71,8 +72,46 @@ public sealed record LlamaConfig
     [JsonIgnore] public int HeadDim => HeadDimSetting ?? HiddenSize / NumAttentionHeads;
 
     /// <summary>The shared Llama-family decoder's settings (no sliding window).</summary>
-    internal DecoderSettings ToDecoderSettings() => new(VocabSize, HiddenSize, IntermediateSize, NumHiddenLayers,
-        NumAttentionHeads, NumKeyValueHeads, HeadDim, RmsNormEps, RopeTheta, SlidingWindow: null, AttentionBias, MlpBias);
+    internal DecoderSettings ToDecoderSettings(string source = "config.json") => new(VocabSize, HiddenSize, IntermediateSize, NumHiddenLayers,
+        NumAttentionHeads, NumKeyValueHeads, HeadDim, RmsNormEps, RopeTheta, SlidingWindow: null, AttentionBias, MlpBias,
+        ParseRopeScaling(source));
+
+    /// <summary>rope_scaling as the decoder's <see cref="Shared.RopeScaling"/> (null = default rope); throws naming the field when unsupported.</summary>
+    internal RopeScaling? ParseRopeScaling(string source)
+    {
+        if (RopeScaling is not JsonElement rs || rs.ValueKind == JsonValueKind.Null) return null;
+        string? type = null;
+        if (rs.ValueKind == JsonValueKind.Object)
+            foreach (var key in (string[])["rope_type", "type"])
+                if (rs.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String) { type = value.GetString(); break; }
+        double Number(string key, double? fallback)
+        {
+            if (rs.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && double.IsFinite(d) && d > 0) return d;
+            if (!rs.TryGetProperty(key, out _) && fallback is double f) return f;
+            throw new InvalidDataException($"{source}: text_config.rope_scaling.{key} must be a positive number, got {(rs.TryGetProperty(key, out var bad) ? bad.GetRawText() : "nothing")}");
+        }
+        switch (type)
+        {
+            case "default":
+                return null;
+            case "linear":
+                return new RopeScaling("linear", Number("factor", null));
+            case "llama3":
+            {
+                var low = Number("low_freq_factor", null);
+                var high = Number("high_freq_factor", null);
+                if (!(high > low))
+                    throw new InvalidDataException($"{source}: text_config.rope_scaling.high_freq_factor {high} must exceed low_freq_factor {low}");
+                var original = Number("original_max_position_embeddings", null);
+                if (original != Math.Floor(original) || original > int.MaxValue)
+                    throw new InvalidDataException($"{source}: text_config.rope_scaling.original_max_position_embeddings must be an integer, got {original}");
+                return new RopeScaling("llama3", Number("factor", null), low, high, (int)original);
+            }
+            default:
+                throw new NotSupportedException(
+                    $"{source}: text_config.rope_scaling {rs.GetRawText()} is not supported: only null and rope_type \"default\", \"linear\" or \"llama3\" (no dynamic, yarn or longrope)");
+        }
+    }
 }
 
 /// <summary>
@@ -173,16 +212,7 @@ public sealed record Idefics3Config
         if (t.HiddenAct != "silu")
             throw new NotSupportedException($"{source}: text_config.hidden_act \"{t.HiddenAct}\" is not supported (only silu)");
         if (!(t.RopeTheta > 0)) throw new InvalidDataException($"{source}: text_config.rope_theta must be > 0, got {t.RopeTheta}");
-        if (t.RopeScaling is JsonElement rs && rs.ValueKind != JsonValueKind.Null)
-        {
-            string? type = null;
-            if (rs.ValueKind == JsonValueKind.Object)
-                foreach (var key in (string[])["rope_type", "type"])
-                    if (rs.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String) { type = value.GetString(); break; }
-            if (type != "default")
-                throw new NotSupportedException(
-                    $"{source}: text_config.rope_scaling {rs.GetRawText()} is not supported: only null or rope_type \"default\" (no linear, dynamic, yarn, longrope or llama3 scaling)");
-        }
+        t.ParseRopeScaling(source);
     }
 }
 

@@ -17,7 +17,62 @@ namespace SeeSharp.Models.Shared;
 /// <summary>The text_config settings the shared decoder reads (from MistralConfig or LlamaConfig).</summary>
 internal sealed record DecoderSettings(
     int VocabSize, int HiddenSize, int IntermediateSize, int NumHiddenLayers, int NumAttentionHeads, int NumKeyValueHeads,
-    int HeadDim, double RmsNormEps, double RopeTheta, int? SlidingWindow, bool AttentionBias, bool MlpBias);
+    int HeadDim, double RmsNormEps, double RopeTheta, int? SlidingWindow, bool AttentionBias, bool MlpBias,
+    RopeScaling? RopeScaling = null);
+
+/// <summary>
+/// The rope_scaling variants that only rescale inv_freq (attention factor 1), as transformers v4.46
+/// modeling_rope_utils.py computes them in fp32: "linear" (inv_freq / factor) and "llama3" (Llama 3.1's band-wise
+/// rescaling). null = the default, unscaled rope.
+/// https://github.com/huggingface/transformers/blob/v4.46.0/src/transformers/modeling_rope_utils.py
+/// </summary>
+internal sealed record RopeScaling(string RopeType, double Factor, double LowFreqFactor = 1, double HighFreqFactor = 4,
+    int OriginalMaxPositionEmbeddings = 8192)
+{
+    /// <summary>The rotary embedding for heads of <paramref name="headDim"/> and base <paramref name="theta"/>.</summary>
+    public static RotaryEmbedding Create(int headDim, double theta, RopeScaling? scaling)
+    {
+        var rotary = new RotaryEmbedding(headDim, theta);
+        return scaling is null ? rotary : new RotaryEmbedding(scaling.Scale(rotary.InverseFrequencies.ToArray()));
+    }
+
+    /// <summary>
+    /// The scaled inv_freq. torch semantics: python scalars become fp32 operands; <c>c / tensor</c> is
+    /// <c>tensor.reciprocal() * c</c> (Tensor.__rtruediv__).
+    /// </summary>
+    public float[] Scale(float[] invFreq)
+    {
+        var factor = (float)Factor;
+        var result = new float[invFreq.Length];
+        switch (RopeType)
+        {
+            case "linear": // _compute_linear_scaling_rope_parameters: inv_freq /= factor
+                for (var i = 0; i < invFreq.Length; i++) result[i] = invFreq[i] / factor;
+                return result;
+            case "llama3": // _compute_llama3_parameters
+            {
+                var lowFreqWavelen = (float)(OriginalMaxPositionEmbeddings / LowFreqFactor);
+                var highFreqWavelen = (float)(OriginalMaxPositionEmbeddings / HighFreqFactor);
+                var twoPi = (float)(2 * Math.PI);
+                var old = (float)OriginalMaxPositionEmbeddings;
+                var low = (float)LowFreqFactor;
+                var span = (float)(HighFreqFactor - LowFreqFactor);
+                for (var i = 0; i < invFreq.Length; i++)
+                {
+                    var wavelen = 1f / invFreq[i] * twoPi;
+                    var llama = wavelen > lowFreqWavelen ? invFreq[i] / factor : invFreq[i];
+                    var smooth = (1f / wavelen * old - low) / span;
+                    var smoothed = (1f - smooth) * llama / factor + smooth * llama;
+                    var medium = !(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen);
+                    result[i] = medium ? smoothed : llama;
+                }
+                return result;
+            }
+            default:
+                throw new NotSupportedException($"rope_scaling type \"{RopeType}\" is not supported (only linear and llama3)");
+        }
+    }
+}
 
 /// <summary>
 /// <c>LlamaAttention</c> / <c>MistralAttention</c> (eager): q/k/v/o (optional biases), rotary on q and k, GQA,
@@ -144,7 +199,7 @@ internal sealed class LlamaModel
     {
         Config = config;
         EmbedTokens = new WeightMatrix(ws.Sub("embed_tokens").Get("weight", config.VocabSize, config.HiddenSize));
-        var rotary = new RotaryEmbedding(config.HeadDim, config.RopeTheta);
+        var rotary = RopeScaling.Create(config.HeadDim, config.RopeTheta, config.RopeScaling);
         Layers = new LlamaDecoderLayer[config.NumHiddenLayers];
         for (var i = 0; i < Layers.Length; i++) Layers[i] = new LlamaDecoderLayer(config, i, rotary, ws.Sub("layers", i));
         Norm = RmsNorm.Load(ws.Sub("norm"), config.HiddenSize, config.RmsNormEps);

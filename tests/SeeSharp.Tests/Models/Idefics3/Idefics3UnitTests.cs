@@ -1,5 +1,6 @@
 using SeeSharp.Models.Idefics3;
 using SeeSharp.Models.Shared;
+using SeeSharp.Nn;
 using SeeSharp.Testing;
 
 namespace SeeSharp.Tests.Models.Idefics3;
@@ -31,8 +32,10 @@ public sealed class Idefics3UnitTests
 
     [Theory]
     [InlineData("{\"model_type\": \"idefics2\"}", "model_type")]
-    [InlineData("{\"text_config\": {\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}}}", "rope_scaling")]
-    [InlineData("{\"text_config\": {\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}}}", "rope_scaling")]
+    [InlineData("{\"text_config\": {\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}}}", "rope_scaling.low_freq_factor")]
+    [InlineData("{\"text_config\": {\"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2.0}}}", "rope_scaling")]
+    [InlineData("{\"text_config\": {\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0}}}", "rope_scaling")]
+    [InlineData("{\"text_config\": {\"rope_scaling\": {\"type\": \"linear\"}}}", "rope_scaling.factor")]
     [InlineData("{\"text_config\": {\"model_type\": \"mistral\"}}", "text_config.model_type")]
     [InlineData("{\"scale_factor\": 0}", "scale_factor")]
     [InlineData("{\"text_config\": {\"num_key_value_heads\": 5}}", "num_key_value_heads")]
@@ -47,8 +50,29 @@ public sealed class Idefics3UnitTests
     [Fact]
     public void DefaultRopeScalingIsAccepted()
     {
-        Assert.NotNull(Idefics3Config.Parse("{\"text_config\": {\"rope_scaling\": null}}"));
-        Assert.NotNull(Idefics3Config.Parse("{\"text_config\": {\"rope_scaling\": {\"rope_type\": \"default\"}}}"));
+        Assert.Null(Idefics3Config.Parse("{\"text_config\": {\"rope_scaling\": null}}").TextConfig.ToDecoderSettings().RopeScaling);
+        Assert.Null(Idefics3Config.Parse("{\"text_config\": {\"rope_scaling\": {\"rope_type\": \"default\"}}}").TextConfig.ToDecoderSettings().RopeScaling);
+    }
+
+    [Fact]
+    public void ScaledRopeInverseFrequenciesFollowTheReferenceFormulas()
+    {
+        // Hand-computed from modeling_rope_utils.py (v4.46): head_dim 8, theta 10000 -> inv_freq 1, 0.1, 0.01, 0.001
+        // (fp32), wavelengths 2π / inv_freq = 6.28, 62.8, 628, 6283. llama3 with factor 8, low 1, high 4, original 1024:
+        // low_freq_wavelen 1024, high_freq_wavelen 256 -> [0] and [1] kept (short), [3] divided by 8 (long), [2] (628 in
+        // between) smoothed: s = (1024 / 628.3 - 1) / 3 = 0.2099, (1 - s) * 0.01 / 8 + s * 0.01 = 0.003087.
+        var llama3 = Idefics3Config.Parse("{\"text_config\": {\"head_dim\": 8, \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, " +
+            "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 1024}}}").TextConfig.ToDecoderSettings();
+        var rotary = RopeScaling.Create(8, 10000, llama3.RopeScaling);
+        var f = rotary.InverseFrequencies.ToArray();
+        Assert.Equal(new RotaryEmbedding(8, 10000).InverseFrequencies[0], f[0]);
+        Assert.Equal(new RotaryEmbedding(8, 10000).InverseFrequencies[1], f[1]);
+        Assert.Equal(0.001f / 8, f[3], 1e-9f);
+        var s = (1024 / (2 * Math.PI / 0.01) - 1) / 3;
+        Assert.Equal((1 - s) * 0.01 / 8 + s * 0.01, f[2], 1e-7);
+        var linear = Idefics3Config.Parse("{\"text_config\": {\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}}}").TextConfig.ToDecoderSettings();
+        var scaled = RopeScaling.Create(8, 10000, linear.RopeScaling).InverseFrequencies.ToArray();
+        Assert.Equal(new RotaryEmbedding(8, 10000).InverseFrequencies.ToArray().Select(x => x / 2f), scaled);
     }
 
     [Fact]
