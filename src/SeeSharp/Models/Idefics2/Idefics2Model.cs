@@ -48,7 +48,7 @@ public sealed class Idefics2ImageFeatures
     public float[] Data { get; }
     /// <summary>Number of real images.</summary>
     public int Count { get; }
-    /// <summary>Latents per image (perceiver_config.resampler_n_latents).</summary>
+    /// <summary>Image tokens per image: perceiver_config.resampler_n_latents (Idefics2), image_seq_len per tile (Idefics3).</summary>
     public int TokensPerImage { get; }
     /// <summary>Decoder hidden size.</summary>
     public int HiddenSize { get; }

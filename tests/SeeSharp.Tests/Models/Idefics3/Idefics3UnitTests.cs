@@ -114,4 +114,22 @@ public sealed class Idefics3UnitTests
         Assert.Equal(expected, actual);
         Assert.Throws<ArgumentException>(() => Idefics3Connector.PixelShuffle(new float[12 * embed], 12, embed, s, new float[12 * embed]));
     }
+
+    [Fact]
+    public void ArchitectureRegistryFindsIdefics3AndSmolVlmCheckpoints()
+    {
+        Assert.Equal("idefics3", Architectures.Find(Idefics3Golden.ModelFolder).ModelType);
+        var folder = Path.Combine(Path.GetTempPath(), $"seesharp-smolvlm-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, "config.json"), "{\"model_type\": \"smolvlm\", \"architectures\": [\"SmolVLMForConditionalGeneration\"]}");
+            Assert.Equal("idefics3", Architectures.Find(folder).ModelType);
+            Assert.Equal("smolvlm", Idefics3Config.Load(Path.Combine(folder, "config.json")).ModelType);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
