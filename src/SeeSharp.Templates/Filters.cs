@@ -399,14 +399,15 @@ internal static partial class Filters
     private static readonly object NoneKey = new();
 
     /// <summary>A key that is equal exactly when Python's hash/eq would make two values the same set member.</summary>
-    private static object HashKey(object? v) => v switch
+    private static object HashKey(object? v, int depth = 0) => v switch
     {
         null => NoneKey,
         string s => s,
         bool b => b ? 1L : 0L,
         long l => l,
         double d => d == Math.Floor(d) && Math.Abs(d) < 9.2e18 ? (long)d : d,
-        PyTuple t => "\u0000tuple" + PyOps.Repr(new PyTuple(t.Items.Select(i => (object?)HashKey(i).ToString()).ToArray())),
+        PyTuple t when depth > 128 => throw new TemplateLimitException(nameof(TemplateLimits.MaxValueDepth), "tuple nested deeper than 128 levels in unique"),
+        PyTuple t => "\u0000tuple" + PyOps.Repr(new PyTuple(t.Items.Select(i => (object?)HashKey(i, depth + 1).ToString()).ToArray())),
         _ => throw PyOps.TypeError($"unhashable type: '{PyOps.TypeName(v)}'"),
     };
 

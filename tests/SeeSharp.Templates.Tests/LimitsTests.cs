@@ -110,6 +110,21 @@ public sealed class LimitsTests
         Assert.Throws<ArgumentException>(() => ChatTemplate.Parse("{{ x }}").Render(new Dictionary<string, object?> { ["x"] = v }));
     }
 
+    [Theory]
+    [InlineData("{{ ns.t }}")]
+    [InlineData("{{ ns.t | tojson }}")]
+    [InlineData("{{ ns.t == ns.t }}")]
+    [InlineData("{{ ns.t < ns.t }}")]
+    [InlineData("{{ [ns.t] | unique | list | length }}")]
+    [InlineData("{{ ns.t in [ns.t] }}")]
+    public void DeeplyNestedBuiltValuesHitALimitNotTheStack(string use)
+    {
+        // 50000 levels of ((...),) built in a loop: every recursive walk over values must stop at a depth bound.
+        var limits = TemplateLimits.Default with { MaxIterations = 10_000_000 };
+        var ex = Fails("{% set ns = namespace(t=1) %}{% for i in range(50000) %}{% set ns.t = (ns.t,) %}{% endfor %}" + use, limits);
+        Assert.Equal(nameof(TemplateLimits.MaxValueDepth), ex.Limit);
+    }
+
     [Fact]
     public void SourceTooLongIsRejected()
     {
