@@ -124,6 +124,7 @@ PROBES = {
     "ws_plus_trim": "{% if true +%}\nA{% endif +%}\nB",
     "crlf": "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\nc\r\n",
     "dict_methods": "{{ {'a': 1}.keys() | list }}|{{ {'a': 1}.values() | list }}|{{ {'a': 1}.items() | list }}|{{ {'a': 1}.get('b') }}|{{ {'a': 1, 'b': 2}.copy() }}",
+    "object_reprs": "{% set ns = namespace(a=1, b=[1]) %}{{ ns }}|{% macro m() %}{% endmacro %}{{ m }}|{% for x in [1, 2] %}{{ loop }}{% endfor %}",
     "dict_views": "{{ d.items() }}|{{ d.keys() }}|{{ d.values() }}|{{ d.items() | length }}|{{ ('a', 1) in d.items() }}|{{ 'a' in d.keys() }}|{{ d.keys()[0] }}|{{ {}.items() }}|{% if {}.items() %}T{% else %}F{% endif %}|{{ d.items() is sequence }}|{{ d.items() | list }}",
     "err_view_tojson": "{{ d.items() | tojson }}",
     "generators": "{% if [] | select %}truthy{% endif %}|{{ [1, 2] | map('string') | first }}|{% set g = [1, 2] | select %}{{ g | list }}{{ g | list }}|{{ [3, 1] | reverse | list }}",
