@@ -218,7 +218,6 @@ internal sealed class Lexer
         }
     }
 
-    private static readonly string[] Ops3 = ["**=", "//="];
     private static readonly string[] Ops2 = ["//", "**", "==", "!=", "<=", ">="];
     private const string Ops1 = "+-/*%~[](){}<>=.:|,;";
 

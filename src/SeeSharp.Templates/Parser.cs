@@ -8,7 +8,6 @@ internal sealed class Parser
     private int _p;
     private int _depth;
     private int _loopDepth;
-    private int _macroDepth;
 
     private Parser(List<Token> tokens, TemplateLimits limits)
     {
@@ -170,11 +169,7 @@ internal sealed class Parser
             _p++;
             filter = ParseExpression(withCondExpr: true);
         }
-        bool recursive = false;
-        if (Cur.IsName("recursive"))
-        {
-            throw Error("recursive for loops are not supported", Cur);
-        }
+        if (Cur.IsName("recursive")) throw Error("recursive for loops are not supported", Cur);
         ExpectBlockEnd();
         _loopDepth++;
         var body = SubParse(["endfor", "else"], out var end);
@@ -186,7 +181,7 @@ internal sealed class Parser
             otherwise = SubParse(["endfor"], out _);
         }
         ExpectBlockEnd();
-        return new ForStmt(target, iter, filter, body, otherwise, recursive);
+        return new ForStmt(target, iter, filter, body, otherwise, recursive: false);
     }
 
     private Stmt ParseSet()
@@ -269,9 +264,7 @@ internal sealed class Parser
         ExpectBlockEnd();
         int savedLoop = _loopDepth;
         _loopDepth = 0;
-        _macroDepth++;
         var body = SubParse(["endmacro"], out _);
-        _macroDepth--;
         _loopDepth = savedLoop;
         ExpectBlockEnd();
         return new MacroStmt(name, ps, body);
@@ -363,7 +356,8 @@ internal sealed class Parser
             if ((paren && Cur.IsOp(")")) || (endName is not null && Cur.IsName(endName)) || Cur.IsOp("=") || Cur.Kind == TokenKind.BlockEnd) break;
         }
         if (paren) Expect(TokenKind.Op, ")", "')'");
-        return items.Count == 1 && !trailingComma && !paren ? items[0] : items.Count == 1 && paren && !trailingComma ? items[0] : new TupleTarget(items);
+        // "x" and "(x)" are plain names; "x," and "a, b" are tuples to unpack.
+        return items.Count == 1 && !trailingComma ? items[0] : new TupleTarget(items);
     }
 
     // ---------------- expressions ----------------
