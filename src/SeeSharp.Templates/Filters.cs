@@ -233,8 +233,10 @@ internal static partial class Filters
                 bool first = PyOps.Truthy(Arg(args, kw, 1, "first", false));
                 bool blank = PyOps.Truthy(Arg(args, kw, 2, "blank", false));
                 // do_indent does `s += "\n"` on its argument as given: only strings (and Undefined) get through.
+                if (v is Undefined uv) throw uv.Fail();
                 if (v is List<object?>) throw new TemplateException("AttributeError", "'list' object has no attribute 'splitlines'");
-                if (v is not (string or Undefined)) throw PyOps.TypeError($"unsupported operand type(s) for +=: '{PyOps.TypeName(v)}' and 'str'");
+                if (v is PyTuple) throw PyOps.TypeError("can only concatenate tuple (not \"str\") to tuple");
+                if (v is not string) throw PyOps.TypeError($"unsupported operand type(s) for +=: '{PyOps.TypeName(v)}' and 'str'");
                 string s = SoftStr(v) + "\n";
                 var lines = SplitLinesNoEnds(s);
                 it.Charge(lines.Count);
@@ -301,7 +303,8 @@ internal static partial class Filters
                 foreach (var x in items.Skip(1))
                 {
                     var k = SortKey(it, x, attr, cs);
-                    int c = PyOps.Compare(k, bestKey, "<");
+                    // Python's min asks item < best, max asks item > best.
+                    int c = PyOps.Compare(k, bestKey, name == "min" ? "<" : ">");
                     if (name == "min" ? c < 0 && c != int.MinValue : c > 0) { best = x; bestKey = k; }
                 }
                 return best;
