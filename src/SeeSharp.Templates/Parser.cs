@@ -169,7 +169,12 @@ internal sealed class Parser
             _p++;
             filter = ParseExpression(withCondExpr: true);
         }
-        if (Cur.IsName("recursive")) throw Error("recursive for loops are not supported", Cur);
+        bool recursive = false;
+        if (Cur.IsName("recursive"))
+        {
+            _p++;
+            recursive = true;
+        }
         ExpectBlockEnd();
         _loopDepth++;
         var body = SubParse(["endfor", "else"], out var end);
@@ -181,7 +186,7 @@ internal sealed class Parser
             otherwise = SubParse(["endfor"], out _);
         }
         ExpectBlockEnd();
-        return new ForStmt(target, iter, filter, body, otherwise, recursive: false);
+        return new ForStmt(target, iter, filter, body, otherwise, recursive);
     }
 
     private Stmt ParseSet()

@@ -26,6 +26,8 @@ internal static class PyOps
         PyIterator it => it.TypeName,
         PyView view => view.TypeName,
         Macro => "Macro",
+        LoopContext => "LoopContext",
+        Cycler => "Cycler",
         BoundMethod => "builtin_function_or_method",
         PyCallable => "function",
         _ => v.GetType().Name,
@@ -191,6 +193,7 @@ internal static class PyOps
                 sb.Append('>');
                 break;
             }
+            case Cycler: sb.Append("<Cycler>"); break;
             case LoopContext loop: sb.Append("<LoopContext ").Append(loop.Index0 + 1).Append('/').Append(loop.Items.Count).Append('>'); break;
             case Macro m: sb.Append("<Macro '").Append(m.Name).Append("'>"); break;
             case BoundMethod bm: sb.Append("<built-in method ").Append(bm.Name).Append(" of ").Append(TypeName(bm.Target)).Append(" object>"); break;

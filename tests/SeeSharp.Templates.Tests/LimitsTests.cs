@@ -49,6 +49,14 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public void RecursiveLoopOverCyclicDataHitsCallDepth()
+    {
+        // A namespace can hold itself; loop(...) over it would never end.
+        var ex = Fails("{% set ns = namespace(name='x') %}{% set ns.kids = [ns] %}{% for n in [ns] recursive %}{{ loop(n.kids) }}{% endfor %}");
+        Assert.Equal(nameof(TemplateLimits.MaxCallDepth), ex.Limit);
+    }
+
+    [Fact]
     public void CallerRecursionHitsCallDepth()
     {
         var ex = Fails("{% macro m() %}{{ caller() }}{% endmacro %}{% macro g() %}{% call m() %}{{ g() }}{% endcall %}{% endmacro %}{{ g() }}");

@@ -126,6 +126,10 @@ PROBES = {
     "ws_plus_trim": "{% if true +%}\nA{% endif +%}\nB",
     "crlf": "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\nc\r\n",
     "dict_methods": "{{ {'a': 1}.keys() | list }}|{{ {'a': 1}.values() | list }}|{{ {'a': 1}.items() | list }}|{{ {'a': 1}.get('b') }}|{{ {'a': 1, 'b': 2}.copy() }}",
+    "recursive_loop": "{% for n in tree recursive %}{{ loop.depth }}{{ n.name }}{% if n.kids %}[{{ loop(n.kids) }}]{% endif %}{{ ',' if not loop.last }}{% endfor %}",
+    "recursive_loop_filter_else": "{% for n in tree if n.name != 'b' recursive %}{{ n.name }}{{ loop.depth0 }}({{ loop(n.kids or []) }}){% else %}-{% endfor %}",
+    "err_call_nonrecursive_loop": "{% for n in tree %}{{ loop(n.kids) }}{% endfor %}",
+    "cycler": "{% set c = cycler('a', 'b', 'c') %}{{ c.next() }}{{ c.next() }}{{ c.current }}{% set _ = c.reset() %}{{ c.next() }}{{ c.items }}",
     "object_reprs": "{% set ns = namespace(a=1, b=[1]) %}{{ ns }}|{% macro m() %}{% endmacro %}{{ m }}|{% for x in [1, 2] %}{{ loop }}{% endfor %}",
     "dict_views": "{{ d.items() }}|{{ d.keys() }}|{{ d.values() }}|{{ d.items() | length }}|{{ ('a', 1) in d.items() }}|{{ 'a' in d.keys() }}|{{ d.keys()[0] }}|{{ {}.items() }}|{% if {}.items() %}T{% else %}F{% endif %}|{{ d.items() is sequence }}|{{ d.items() | list }}",
     "err_view_tojson": "{{ d.items() | tojson }}",
@@ -516,7 +520,8 @@ REAL = [
 
 def main():
     out = []
-    ctx = {"messages": MSGS, "d": {"a": 1, "b": [2]}}
+    ctx = {"messages": MSGS, "d": {"a": 1, "b": [2]},
+           "tree": [{"name": "a", "kids": [{"name": "b", "kids": [{"name": "c"}]}, {"name": "d"}]}, {"name": "e"}]}
     for name, src in PROBES.items():
         case = {"id": name, "template": src, "context": ctx}
         try:
