@@ -50,6 +50,7 @@ PROBES = {
     "str_methods3": "{{ 'x'.center(5, '*') }}|{{ 'ab'.center(5) }}|{{ 'ab'.ljust(4, '.') }}|{{ 'ab'.rjust(4) }}|{{ '42'.zfill(5) }}|{{ '-42'.zfill(5) }}",
     "str_methods4": "{{ 'a-b-c'.partition('-') }}|{{ 'a-b-c'.rpartition('-') }}|{{ 'abc'.partition('x') }}",
     "str_methods5": "{{ 'Hello World'.swapcase() }}|{{ 'hello world'.title() }}|{{ \"they're bill's 1st\".title() }}|{{ 'ÉCOLE'.lower() }}|{{ 'straße'.upper() }}",
+    "final_sigma": "{{ 'ΟΔΟΣ ΣΑΣ Σ ΑΣ.'.lower() }}|{{ 'ΟΔΟΣ' | lower }}|{{ 'ΟΔΟΣ' | capitalize }}|{{ 'ΟΔΟΣ'.title() }}",
     "str_methods6": "{{ 'abc'.startswith(('x', 'a')) }}|{{ 'abc'.endswith(('c',)) }}|{{ 'abc'.startswith('b', 1) }}|{{ 'abc'.removeprefix('a') }}|{{ 'abc'.removesuffix('c') }}",
     "str_methods7": "{{ '123'.isdigit() }}{{ 'abc'.isalpha() }}{{ ' \\t'.isspace() }}{{ 'Abc'.islower() }}{{ 'ABC'.isupper() }}{{ 'a1'.isalnum() }}{{ ''.isdigit() }}{{ 'Ab Cd'.istitle() }}",
     "str_methods8": "{{ 'a\\nb\\r\\nc'.splitlines() }}|{{ 'a\\nb\\n'.splitlines(true) }}|{{ 'x'.join(['a', 'b', 'c']) }}|{{ 'aaa'.replace('a', 'b', 2) }}|{{ 'ab'.replace('', '-') }}",
