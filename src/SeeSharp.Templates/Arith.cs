@@ -33,6 +33,8 @@ internal static class Arith
 
     public static object? Binary(Interpreter it, string op, object? a, object? b)
     {
+        // str % x formats even when x is Undefined (Python treats anything with __getitem__ as a mapping argument).
+        if (op == "%" && a is string fmt0) return Printf.Format(it, fmt0, b);
         if (a is Undefined ua) throw ua.Fail();
         if (b is Undefined ub) throw ub.Fail();
         bool na = PyOps.IsNumber(a), nb = PyOps.IsNumber(b);
@@ -314,7 +316,10 @@ internal static class Printf
             sb.Append(body);
             it.CheckStringLength(sb.Length);
         }
-        if (!usedDict && dict is null && ai < args.Length) throw PyOps.TypeError("not all arguments converted during string formatting");
+        // PyUnicode_Format: a non-tuple argument with __getitem__ (list, dict, Undefined) is a "mapping", and unused
+        // mapping arguments are not an error.
+        bool mappingLike = arg is List<object?> or OrderedDictionary<string, object?> or Undefined;
+        if (!usedDict && !mappingLike && ai < args.Length) throw PyOps.TypeError("not all arguments converted during string formatting");
         return sb.ToString();
     }
 

@@ -12,7 +12,7 @@ namespace SeeSharp.Templates;
 /// Values are null, bool, long, double, string, lists, string-keyed ordered dicts (and tuples, namespaces and
 /// macros the template makes). Deliberate differences from Python: integers are 64-bit (overflow raises
 /// <c>OverflowError</c>), dict keys are strings, there is no autoescaping (as in transformers), no
-/// <c>include</c>/<c>import</c>/<c>extends</c>, no recursive loops.
+/// <c>include</c>/<c>import</c>/<c>extends</c> (chat templates have no loader).
 /// </remarks>
 public sealed class ChatTemplate
 {

@@ -233,8 +233,10 @@ internal static partial class Filters
                 bool first = PyOps.Truthy(Arg(args, kw, 1, "first", false));
                 bool blank = PyOps.Truthy(Arg(args, kw, 2, "blank", false));
                 // do_indent does `s += "\n"` on its argument as given: only strings (and Undefined) get through.
+                if (v is Undefined uv) throw uv.Fail();
                 if (v is List<object?>) throw new TemplateException("AttributeError", "'list' object has no attribute 'splitlines'");
-                if (v is not (string or Undefined)) throw PyOps.TypeError($"unsupported operand type(s) for +=: '{PyOps.TypeName(v)}' and 'str'");
+                if (v is PyTuple) throw PyOps.TypeError("can only concatenate tuple (not \"str\") to tuple");
+                if (v is not string) throw PyOps.TypeError($"unsupported operand type(s) for +=: '{PyOps.TypeName(v)}' and 'str'");
                 string s = SoftStr(v) + "\n";
                 var lines = SplitLinesNoEnds(s);
                 it.Charge(lines.Count);
@@ -301,7 +303,8 @@ internal static partial class Filters
                 foreach (var x in items.Skip(1))
                 {
                     var k = SortKey(it, x, attr, cs);
-                    int c = PyOps.Compare(k, bestKey, "<");
+                    // Python's min asks item < best, max asks item > best.
+                    int c = PyOps.Compare(k, bestKey, name == "min" ? "<" : ">");
                     if (name == "min" ? c < 0 && c != int.MinValue : c > 0) { best = x; bestKey = k; }
                 }
                 return best;
@@ -399,14 +402,15 @@ internal static partial class Filters
     private static readonly object NoneKey = new();
 
     /// <summary>A key that is equal exactly when Python's hash/eq would make two values the same set member.</summary>
-    private static object HashKey(object? v) => v switch
+    private static object HashKey(object? v, int depth = 0) => v switch
     {
         null => NoneKey,
         string s => s,
         bool b => b ? 1L : 0L,
         long l => l,
         double d => d == Math.Floor(d) && Math.Abs(d) < 9.2e18 ? (long)d : d,
-        PyTuple t => "\u0000tuple" + PyOps.Repr(new PyTuple(t.Items.Select(i => (object?)HashKey(i).ToString()).ToArray())),
+        PyTuple t when depth > 128 => throw new TemplateLimitException(nameof(TemplateLimits.MaxValueDepth), "tuple nested deeper than 128 levels in unique"),
+        PyTuple t => "\u0000tuple" + PyOps.Repr(new PyTuple(t.Items.Select(i => (object?)HashKey(i, depth + 1).ToString()).ToArray())),
         _ => throw PyOps.TypeError($"unhashable type: '{PyOps.TypeName(v)}'"),
     };
 

@@ -51,11 +51,21 @@ internal sealed class Output(Interpreter it)
 internal enum Flow { Normal, Break, Continue }
 
 /// <summary>Jinja's <c>loop</c> object.</summary>
-internal sealed class LoopContext(List<object?> items)
+internal sealed class LoopContext(List<object?> items, int depth, Func<object?, string>? recurse) : PyCallable
 {
     public readonly List<object?> Items = items;
     public int Index0;
     public object? LastChanged = Undefined.Plain;
+
+    public override string Name => "loop";
+
+    /// <summary><c>loop(children)</c> inside a <c>recursive</c> loop renders the loop body over <c>children</c> one level deeper.</summary>
+    public override object? Call(Interpreter it, List<object?> args, List<KeyValuePair<string, object?>> kwargs)
+    {
+        if (recurse is null) throw PyOps.TypeError("The loop must have the 'recursive' marker to be called recursively.");
+        if (args.Count != 1) throw PyOps.TypeError($"loop() takes exactly one argument ({args.Count} given)");
+        return recurse(args[0]);
+    }
 
     public object? Get(string name) => name switch
     {
@@ -66,8 +76,8 @@ internal sealed class LoopContext(List<object?> items)
         "first" => Index0 == 0,
         "last" => Index0 == Items.Count - 1,
         "length" => (long)Items.Count,
-        "depth" => 1L,
-        "depth0" => 0L,
+        "depth" => (long)depth,
+        "depth0" => (long)(depth - 1),
         "previtem" => Index0 > 0 ? Items[Index0 - 1] : new Undefined("previtem", null, "there is no previous item", hasObj: false),
         "nextitem" => Index0 + 1 < Items.Count ? Items[Index0 + 1] : new Undefined("nextitem", null, "there is no next item", hasObj: false),
         "cycle" => new BuiltinFunction("cycle", (it, args, kw) =>
@@ -81,6 +91,30 @@ internal sealed class LoopContext(List<object?> items)
             if (LastChanged is PyTuple prev && PyOps.Equals(prev, v)) return false;
             LastChanged = v;
             return true;
+        }),
+        _ => Undefined.NoAttribute(this, name),
+    };
+}
+
+/// <summary>Jinja's <c>cycler(*items)</c>: <c>next()</c>, <c>current</c>, <c>reset()</c>.</summary>
+internal sealed class Cycler(object?[] items)
+{
+    private int _pos;
+
+    public object? Get(string name) => name switch
+    {
+        "current" => items[_pos],
+        "items" => new PyTuple(items),
+        "next" => new BuiltinFunction("next", (it, a, k) =>
+        {
+            var v = items[_pos];
+            _pos = (_pos + 1) % items.Length;
+            return v;
+        }),
+        "reset" => new BuiltinFunction("reset", (it, a, k) =>
+        {
+            _pos = 0;
+            return null;
         }),
         _ => Undefined.NoAttribute(this, name),
     };
@@ -295,9 +329,10 @@ internal sealed partial class Interpreter
         return value;
     }
 
-    private void ExecFor(ForStmt f, Scope scope, Output output)
+    private void ExecFor(ForStmt f, Scope scope, Output output) => RunLoop(f, Eval(f.Iter, scope), scope, output, depth: 1);
+
+    private void RunLoop(ForStmt f, object? iterable, Scope scope, Output output, int depth)
     {
-        var iterable = Eval(f.Iter, scope);
         if (iterable is string big && big.Length > Limits.MaxListLength) CheckListLength(big.Length);
         var items = PyOps.Iterate(iterable);
         Charge(items.Count / 16);
@@ -323,7 +358,29 @@ internal sealed partial class Interpreter
             }
             return;
         }
-        var loop = new LoopContext(items);
+        Func<object?, string>? recurse = null;
+        if (f.Recursive)
+        {
+            recurse = children =>
+            {
+                // Each level is a call: bounded by MaxCallDepth like macros (a namespace can make cyclic data).
+                if (_callDepth >= Limits.MaxCallDepth)
+                    throw new TemplateLimitException(nameof(TemplateLimits.MaxCallDepth), $"recursive loop nested deeper than {Limits.MaxCallDepth}");
+                RuntimeHelpers.EnsureSufficientExecutionStack();
+                _callDepth++;
+                try
+                {
+                    var inner = new Output(this);
+                    RunLoop(f, children, scope, inner, depth + 1);
+                    return inner.ToString();
+                }
+                finally
+                {
+                    _callDepth--;
+                }
+            };
+        }
+        var loop = new LoopContext(items, depth, recurse);
         for (int i = 0; i < items.Count; i++)
         {
             Charge(1);
@@ -583,6 +640,8 @@ internal sealed partial class Interpreter
                 return ns.Attrs.TryGetValue(name, out var nv) ? nv : Undefined.NoAttribute(obj, name);
             case LoopContext loop:
                 return loop.Get(name);
+            case Cycler cy:
+                return cy.Get(name);
             case PyTuple { FieldNames: not null } nt when Array.IndexOf(nt.FieldNames, name) >= 0:
                 return nt.Items[Array.IndexOf(nt.FieldNames, name)];
             default:
@@ -728,6 +787,11 @@ internal sealed partial class Interpreter
         {
             if (args.Count != 1 || args[0] is not string fmt) throw PyOps.TypeError("strftime_now() takes one format string");
             return Strftime.Format(_clock.GetLocalNow().DateTime, fmt);
+        }));
+        yield return ("cycler", new BuiltinFunction("cycler", (it, args, kw) =>
+        {
+            if (args.Count == 0) throw PyOps.TypeError("at least one item has to be provided");
+            return new Cycler(args.ToArray());
         }));
         yield return ("joiner", new BuiltinFunction("joiner", (it, args, kw) =>
         {

@@ -26,6 +26,8 @@ internal static class PyOps
         PyIterator it => it.TypeName,
         PyView view => view.TypeName,
         Macro => "Macro",
+        LoopContext => "LoopContext",
+        Cycler => "Cycler",
         BoundMethod => "builtin_function_or_method",
         PyCallable => "function",
         _ => v.GetType().Name,
@@ -182,7 +184,17 @@ internal static class PyOps
                 sb.Append("])");
                 break;
             case PyIterator pit: sb.Append('<').Append(pit.TypeName).Append(" object").Append(pit.ReprName.Length > 0 ? " " + pit.ReprName : "").Append('>'); break;
-            case Namespace: sb.Append("<Namespace>"); break;
+            case Namespace ns:
+            {
+                var d = new OrderedDictionary<string, object?>();
+                foreach (var kv in ns.Attrs) d[kv.Key] = kv.Value;
+                sb.Append("<Namespace ");
+                AppendRepr(sb, d, depth + 1);
+                sb.Append('>');
+                break;
+            }
+            case Cycler: sb.Append("<Cycler>"); break;
+            case LoopContext loop: sb.Append("<LoopContext ").Append(loop.Index0 + 1).Append('/').Append(loop.Items.Count).Append('>'); break;
             case Macro m: sb.Append("<Macro '").Append(m.Name).Append("'>"); break;
             case BoundMethod bm: sb.Append("<built-in method ").Append(bm.Name).Append(" of ").Append(TypeName(bm.Target)).Append(" object>"); break;
             case PyCallable c: sb.Append("<function ").Append(c.Name).Append('>'); break;
