@@ -59,11 +59,13 @@ public class CliTests
     [Theory]
     [InlineData("missing image", "--image", "/nonexistent/x.png", "hello")]
     [InlineData("too many images", "--image", "IMG", "--image", "IMG", "<image> one placeholder")]
+    [InlineData("too few images", "<image> a placeholder without an image")]
+    [InlineData("not an image", "--image", "NOTIMG", "hi")]
     [InlineData("unknown option", "--frobnicate", "1", "hi")]
     [InlineData("bad quantize", "--quantize", "int3", "hi")]
     public async Task BadInputIsExitCodeTwoWithOneLine(string why, params string[] rest)
     {
-        var args = new[] { "run", "--model", Tiny }.Concat(rest.Select(a => a == "IMG" ? Fixtures.Path("images", "astronaut.png") : a)).ToArray();
+        var args = new[] { "run", "--model", Tiny }.Concat(rest.Select(a => a == "IMG" ? Fixtures.Path("images", "astronaut.png") : a == "NOTIMG" ? Fixtures.Path("idefics2-tiny", "model", "config.json") : a)).ToArray();
         var (code, _, stderr) = await Run("", args);
         Assert.True(code == 2, $"{why}: exit {code}, stderr {stderr}");
         Assert.Single(stderr.Trim().Split('\n'));
