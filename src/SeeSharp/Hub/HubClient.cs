@@ -323,6 +323,7 @@ public sealed partial class HubClient : IDisposable
             if (!File.Exists(blob))   // another process or task may have finished it while we waited
             {
                 string incomplete = blob + ".incomplete";
+                Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
                 await DownloadToFileAsync(cache, file, meta, incomplete, progress, ct).ConfigureAwait(false);
                 File.Move(incomplete, blob, overwrite: true);
                 newBlob = true;
