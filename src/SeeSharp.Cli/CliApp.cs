@@ -27,7 +27,7 @@ internal static class CliApp
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            io.Err.WriteLine($"seesharp: {parsed.Errors[0].Message} (see seesharp --help)");
+            io.Err.WriteLine($"seesharp: {OneLine(parsed.Errors[0].Message)} (see seesharp --help)");
             return ExitBadInput;
         }
         var config = new InvocationConfiguration { Output = io.Out, Error = io.Err, EnableDefaultExceptionHandler = false };
@@ -53,8 +53,10 @@ internal static class CliApp
         var sb = new StringBuilder(e.Message);
         for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
             if (!e.Message.Contains(inner.Message, StringComparison.Ordinal)) sb.Append(": ").Append(inner.Message);
-        return sb.ToString().ReplaceLineEndings(" ");
+        return OneLine(sb.ToString());
     }
+
+    private static string OneLine(string s) => string.Join(' ', s.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }
 
 /// <summary>The streams a command writes to (swappable in tests).</summary>

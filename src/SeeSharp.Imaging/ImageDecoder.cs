@@ -54,6 +54,31 @@ public static class ImageDecoder
         return Decode(bytes, path, options);
     }
 
+    /// <summary>Reads an encoded image from <paramref name="stream"/> (at most <see cref="DecodeOptions.MaxFileBytes"/>) and decodes it.</summary>
+    /// <exception cref="ImageDecodeException">Too much data, unknown format, corrupt or truncated data, too many pixels.</exception>
+    public static RasterImage Decode(Stream stream, string sourceName = "<stream>", DecodeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        options ??= DecodeOptions.Default;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        try
+        {
+            int read;
+            while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
+            {
+                if (buffer.Length + read > options.MaxFileBytes)
+                    throw new ImageDecodeException(sourceName, $"more than {options.MaxFileBytes} bytes of data (DecodeOptions.MaxFileBytes)");
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (IOException e)
+        {
+            throw new ImageDecodeException(sourceName, e.Message, e);
+        }
+        return Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), sourceName, options);
+    }
+
     /// <summary>Decodes an encoded image held in memory; <paramref name="sourceName"/> names it in errors.</summary>
     /// <exception cref="ImageDecodeException">Unknown format, corrupt or truncated data, too many pixels.</exception>
     public static RasterImage Decode(ReadOnlySpan<byte> encoded, string sourceName = "<memory>", DecodeOptions? options = null)

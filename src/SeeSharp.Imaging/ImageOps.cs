@@ -127,6 +127,24 @@ public static class ImageOps
         return new RasterImage(w, h, image.Mode, dst) { SourceName = image.SourceName };
     }
 
+    /// <summary>
+    /// Pads bottom/right with <paramref name="value"/> to <paramref name="width"/> x <paramref name="height"/> (the image stays
+    /// top-left), as transformers' <c>pad(image, ((0, pad_bottom), (0, pad_right)), mode=CONSTANT)</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The target is smaller than the image.</exception>
+    public static RasterImage PadBottomRight(RasterImage image, int width, int height, byte value = 0)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (width < image.Width || height < image.Height)
+            throw new ArgumentException($"cannot pad a {image.Width}x{image.Height} image to a smaller {width}x{height}");
+        var result = new RasterImage(width, height, image.Mode) { SourceName = image.SourceName };
+        if (value != 0) Array.Fill(result.Pixels, value);
+        int c = image.Channels, rowBytes = image.Width * c;
+        for (int y = 0; y < image.Height; y++)
+            Buffer.BlockCopy(image.Pixels, y * rowBytes, result.Pixels, y * width * c, rowBytes);
+        return result;
+    }
+
     /// <summary>Pillow RGBA -> RGBa / LA -> La: color channels times alpha with MULDIV255 rounding.</summary>
     internal static byte[] Premultiply(RasterImage image)
     {

@@ -195,43 +195,63 @@ public static class PillowResize
     private static byte[] Horizontal(byte[] src, int inW, int c, int offset, int rows, int outW, Coefficients co)
     {
         var dst = new byte[(long)rows * outW * c];
-        Span<int> acc = stackalloc int[4];
+        const int half = 1 << (PrecisionBits - 1);
+        int[] taps = co.Taps;
         for (int yy = 0; yy < rows; yy++)
         {
             int rowBase = (yy + offset) * inW * c;
             int outBase = yy * outW * c;
             for (int xx = 0; xx < outW; xx++)
             {
-                int xmin = co.Min[xx], n = co.Count[xx], kBase = xx * co.KSize;
-                for (int ch = 0; ch < c; ch++) acc[ch] = 1 << (PrecisionBits - 1);
-                for (int x = 0; x < n; x++)
+                int n = co.Count[xx], kBase = xx * co.KSize;
+                int p = rowBase + co.Min[xx] * c;
+                int o = outBase + xx * c;
+                if (c == 3)
                 {
-                    int w = co.Taps[kBase + x];
-                    int p = rowBase + (x + xmin) * c;
-                    for (int ch = 0; ch < c; ch++) acc[ch] += src[p + ch] * w;
+                    int s0 = half, s1 = half, s2 = half;
+                    for (int x = 0; x < n; x++, p += 3)
+                    {
+                        int w = taps[kBase + x];
+                        s0 += src[p] * w;
+                        s1 += src[p + 1] * w;
+                        s2 += src[p + 2] * w;
+                    }
+                    dst[o] = Clip8(s0);
+                    dst[o + 1] = Clip8(s1);
+                    dst[o + 2] = Clip8(s2);
                 }
-                for (int ch = 0; ch < c; ch++) dst[outBase + xx * c + ch] = Clip8(acc[ch]);
+                else
+                {
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        int acc = half;
+                        for (int x = 0, q = p + ch; x < n; x++, q += c) acc += src[q] * taps[kBase + x];
+                        dst[o + ch] = Clip8(acc);
+                    }
+                }
             }
         }
         return dst;
     }
 
-    /// <summary>[outH, w, c] from [*, w, c].</summary>
+    /// <summary>[outH, w, c] from [*, w, c]: each output row accumulates whole input rows (same integer sums as Pillow's per-pixel loop).</summary>
     private static byte[] Vertical(byte[] src, int w, int c, int outH, Coefficients co)
     {
         var dst = new byte[(long)outH * w * c];
         int rowLen = w * c;
+        var acc = new int[rowLen];
         for (int yy = 0; yy < outH; yy++)
         {
             int ymin = co.Min[yy], n = co.Count[yy], kBase = yy * co.KSize;
-            int outBase = yy * rowLen;
-            for (int i = 0; i < rowLen; i++)
+            Array.Fill(acc, 1 << (PrecisionBits - 1));
+            for (int y = 0; y < n; y++)
             {
-                int acc = 1 << (PrecisionBits - 1);
-                for (int y = 0; y < n; y++)
-                    acc += src[(y + ymin) * rowLen + i] * co.Taps[kBase + y];
-                dst[outBase + i] = Clip8(acc);
+                int weight = co.Taps[kBase + y];
+                var row = src.AsSpan((y + ymin) * rowLen, rowLen);
+                for (int i = 0; i < row.Length; i++) acc[i] += row[i] * weight;
             }
+            var outRow = dst.AsSpan(yy * rowLen, rowLen);
+            for (int i = 0; i < outRow.Length; i++) outRow[i] = Clip8(acc[i]);
         }
         return dst;
     }

@@ -20,6 +20,9 @@ public sealed class Conversation : IDisposable
     /// <summary>The tokens whose keys and values are in <see cref="Session"/>'s cache, in order.</summary>
     internal List<long> CachedTokens { get; } = [];
 
+    /// <summary>Content keys of the images whose tokens are in the cache, in prompt order.</summary>
+    internal List<string> CachedImageKeys { get; } = [];
+
     /// <summary>Encoded image features by content key, kept across turns.</summary>
     internal Dictionary<string, float[]> ImageFeatures { get; } = [];
 
@@ -40,6 +43,7 @@ public sealed class Conversation : IDisposable
         Session?.Dispose();
         Session = null;
         CachedTokens.Clear();
+        CachedImageKeys.Clear();
         ImageFeatures.Clear();
     }
 
@@ -50,7 +54,12 @@ public sealed class Conversation : IDisposable
         Session = session;
         CachedTokens.Clear();
         CachedTokens.AddRange(cachedTokens);
+        CachedImageKeys.Clear();
+        CachedImageKeys.AddRange(PendingImageKeys);
     }
+
+    /// <summary>Set by the architecture when it prepares a generation: the keys of that prompt's images.</summary>
+    internal List<string> PendingImageKeys { get; } = [];
 
     /// <summary>Drops the cache after a failed or cancelled generation (its content is unknown).</summary>
     internal void Invalidate()
@@ -58,6 +67,7 @@ public sealed class Conversation : IDisposable
         Session?.Dispose();
         Session = null;
         CachedTokens.Clear();
+        CachedImageKeys.Clear();
     }
 
     /// <inheritdoc />

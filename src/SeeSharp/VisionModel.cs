@@ -86,7 +86,7 @@ public abstract class VisionModel : IDisposable
         var settings = GenerationConfig.Resolve(options, inputs.SequenceLength);
         if (inputs.SequenceLength + settings.MaxNewTokens > MaxPositions)
             throw new ArgumentException($"prompt ({inputs.SequenceLength} tokens) + max_new_tokens ({settings.MaxNewTokens}) exceeds the model's {MaxPositions} positions");
-        var channel = Channel.CreateBounded<GenerationChunk>(new BoundedChannelOptions(256) { SingleReader = true, SingleWriter = true });
+        var channel = Channel.CreateBounded<GenerationChunk>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         Task worker;

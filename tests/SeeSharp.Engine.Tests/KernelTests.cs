@@ -68,6 +68,14 @@ public sealed class KernelTests
         Ops.Linear(x, m, w, b, y);
         AssertClose(yRef, y, $"Linear {dt} m {m} k {k} rows {rows} bias {bias}");
         Assert.True(y.AsSpan(m * rows).ToArray().All(float.IsNaN), "Linear wrote past y[m, rows]");
+        // Both algorithms on every shape, whichever one Ops picks for it.
+        foreach (var path in new[] { Gemm.Path.Gemv, Gemm.Path.Gemm })
+        {
+            y.AsSpan().Fill(float.NaN);
+            Gemm.Linear(x, m, w, b, y, path);
+            AssertClose(yRef, y, $"Linear ({path}) {dt} m {m} k {k} rows {rows} bias {bias}");
+            Assert.True(y.AsSpan(m * rows).ToArray().All(float.IsNaN), $"Linear ({path}) wrote past y[m, rows]");
+        }
     }
 
     [Theory]
@@ -176,6 +184,8 @@ public sealed class KernelTests
             (1, 1, 1, 1, 1, false), (1, 17, 4, 2, 16, false), (7, 7, 4, 4, 8, true), (13, 13, 4, 2, 16, true),
             (5, 33, 8, 1, 64, true), (3, 65, 2, 2, 33, false), (49, 49, 4, 4, 8, false), (8, 49, 4, 2, 8, true),
             (1, 257, 4, 2, 128, false), (0, 3, 2, 1, 4, false),
+            // the blocked path (qLen >= 8, kvLen >= 32): several 64-query blocks, GQA, masks, odd head dims
+            (9, 33, 4, 2, 8, true), (70, 70, 4, 2, 16, true), (130, 40, 2, 1, 72, false), (65, 257, 3, 3, 7, true),
         })
         {
             var q = Rand(r, qLen * nH * hd, 2f);
@@ -215,6 +225,31 @@ public sealed class KernelTests
             Reference.Embedding(table, ids, e);
             Ops.Embedding(table, ids, a);
             Assert.Equal(e, a);   // a conversion, exact
+        }
+    }
+
+    [Fact]
+    public void HalfBitsToSingleIsExactForEveryHalf()
+    {
+        // Every one of the 65536 half bit patterns through the vector widening of the F16 GEMV, against the
+        // runtime's (Half -> float) conversion: exact (NaN payloads compared as NaN).
+        var bits = Enumerable.Range(0, 65536).Select(i => (uint)i).ToArray();
+        for (int i = 0; i < bits.Length; i += 16)
+        {
+            var v512 = System.Runtime.Intrinsics.Vector512.Create(bits.AsSpan(i, 16));
+            var r512 = Gemm.HalfToSingle(v512);
+            var v256 = System.Runtime.Intrinsics.Vector256.Create(bits.AsSpan(i, 8));
+            var r256 = Gemm.HalfToSingle(v256);
+            for (int j = 0; j < 16; j++)
+            {
+                float expected = DTypes.F16ToSingle((ushort)bits[i + j]);
+                float got = r512[j];
+                Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got) || (float.IsNaN(expected) && float.IsNaN(got)),
+                    $"half 0x{bits[i + j]:X4}: {expected} vs {got}");
+                if (j < 8)
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(r256[j]) || (float.IsNaN(expected) && float.IsNaN(r256[j])),
+                        $"half 0x{bits[i + j]:X4} (256): {expected} vs {r256[j]}");
+            }
         }
     }
 

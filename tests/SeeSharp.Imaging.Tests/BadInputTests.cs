@@ -77,6 +77,16 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public void Stream_input_is_bounded_and_decodes()
+    {
+        var bytes = Chelsea();
+        Assert.Equal(451, ImageDecoder.Decode(new MemoryStream(bytes), "upload").Width);
+        var e = Assert.Throws<ImageDecodeException>(() =>
+            ImageDecoder.Decode(new MemoryStream(bytes), "upload", new DecodeOptions { MaxFileBytes = 1000 }));
+        Assert.Contains("1000", e.Message);
+    }
+
+    [Fact]
     public void Pixel_limit_is_configurable()
     {
         var bytes = Chelsea(); // 451 x 300 = 135300 pixels

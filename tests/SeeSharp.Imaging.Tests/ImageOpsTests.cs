@@ -67,4 +67,13 @@ public sealed class ImageOpsTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => ImageOps.Crop(Grid(), 0, 0, 4, 2));
         Assert.Contains("(0, 0, 4, 2)", e.Message);
     }
+
+    [Fact]
+    public void Pad_keeps_the_image_top_left()
+    {
+        var padded = ImageOps.PadBottomRight(Grid(), 4, 3);
+        Assert.Equal(new byte[] { 1, 2, 3, 0, 4, 5, 6, 0, 0, 0, 0, 0 }, padded.Pixels);
+        Assert.Equal(9, ImageOps.PadBottomRight(Grid(), 3, 3, value: 9).Pixels[8]);
+        Assert.Throws<ArgumentException>(() => ImageOps.PadBottomRight(Grid(), 2, 3));
+    }
 }

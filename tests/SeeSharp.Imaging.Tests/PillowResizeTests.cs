@@ -126,6 +126,34 @@ public sealed class PillowResizeTests
         }
     }
 
+    [Theory]
+    [InlineData(ResampleFilter.Bilinear)]
+    [InlineData(ResampleFilter.Lanczos)]
+    [InlineData(ResampleFilter.Bicubic)]
+    public void Gray_and_opaque_rgba_paths_agree_with_the_pillow_verified_rgb_path(ResampleFilter filter)
+    {
+        // Pillow resamples every band with the same coefficients, so L (1 band) and RGBA with alpha 255 (premultiply
+        // is the identity) must reproduce the RGB results that the fixtures verify.
+        var gray = Noise(53, 41, ImageMode.L, seed: 11);
+        var rgb = ImageOps.ToRgbDropAlpha(gray);
+        var rgba = new RasterImage(53, 41, ImageMode.Rgba);
+        for (int i = 0; i < 53 * 41; i++)
+        {
+            rgba.Pixels[i * 4] = rgb.Pixels[i * 3];
+            rgba.Pixels[i * 4 + 1] = rgb.Pixels[i * 3 + 1];
+            rgba.Pixels[i * 4 + 2] = rgb.Pixels[i * 3 + 2];
+            rgba.Pixels[i * 4 + 3] = 255;
+        }
+        foreach (var (w, h) in new[] { (20, 70), (100, 17) })
+        {
+            var fromRgb = PillowResize.Resize(rgb, w, h, filter);
+            Assert.Equal(fromRgb.Pixels, ImageOps.ToRgbDropAlpha(PillowResize.Resize(gray, w, h, filter)).Pixels);
+            var fromRgba = PillowResize.Resize(rgba, w, h, filter);
+            Assert.Equal(fromRgb.Pixels, ImageOps.ToRgbDropAlpha(fromRgba).Pixels);
+            Assert.All(Enumerable.Range(0, w * h), i => Assert.Equal(255, fromRgba.Pixels[i * 4 + 3]));
+        }
+    }
+
     [Fact]
     public void Nearest_picks_pillow_source_indices()
     {

@@ -3,8 +3,8 @@ using System.Text.Json;
 namespace SeeSharp.Engine.Safetensors;
 
 /// <summary>
-/// The weights of a model: one <c>.safetensors</c> file, a folder with <c>model.safetensors</c>, or a folder with
-/// the sharded <c>model.safetensors.index.json</c> (<c>{"weight_map": {tensor: shard file}}</c>). Every shard is
+/// The weights of a model: one <c>.safetensors</c> file, a folder with <c>model.safetensors</c> (preferred, as
+/// transformers does), or a folder with the sharded <c>model.safetensors.index.json</c> (<c>{"weight_map": {tensor: shard file}}</c>). Every shard is
 /// mapped and validated at open, and every tensor the index names must exist in its shard.
 /// </summary>
 public sealed class SafetensorsCheckpoint : IDisposable
@@ -69,10 +69,11 @@ public sealed class SafetensorsCheckpoint : IDisposable
         }
         if (!Directory.Exists(folderOrFile))
             throw new FileNotFoundException($"no safetensors file or folder at {folderOrFile}", folderOrFile);
-        string index = Path.Combine(folderOrFile, IndexFileName);
-        if (File.Exists(index)) return OpenSharded(index);
+        // transformers' from_pretrained looks for the single file first, then the index.
         string single = Path.Combine(folderOrFile, SingleFileName);
         if (File.Exists(single)) return OpenSingle(single);
+        string index = Path.Combine(folderOrFile, IndexFileName);
+        if (File.Exists(index)) return OpenSharded(index);
         throw new FileNotFoundException($"{folderOrFile}: neither {IndexFileName} nor {SingleFileName} found", folderOrFile);
     }
 

@@ -176,7 +176,7 @@ public sealed class SafetensorsFile : IDisposable
                 case "dtype": dtypeEl = dtypeEl is null ? f.Value : throw Dup(path, name, f.Name); break;
                 case "shape": shapeEl = shapeEl is null ? f.Value : throw Dup(path, name, f.Name); break;
                 case "data_offsets": offsetsEl = offsetsEl is null ? f.Value : throw Dup(path, name, f.Name); break;
-                default: throw new SafetensorsException(path, $"tensor \"{name}\": unknown field \"{f.Name}\"");
+                default: break;   // unknown fields are ignored, as the Rust crate's serde does
             }
         }
         if (dtypeEl is not { ValueKind: JsonValueKind.String } d)

@@ -46,21 +46,23 @@ public sealed record GenerationOptions
 /// </summary>
 public sealed record GenerationConfig
 {
-    [JsonPropertyName("max_length")] public int MaxLength { get; init; } = 20;
-    [JsonPropertyName("max_new_tokens")] public int? MaxNewTokens { get; init; }
-    [JsonPropertyName("min_length")] public int MinLength { get; init; }
-    [JsonPropertyName("min_new_tokens")] public int? MinNewTokens { get; init; }
-    [JsonPropertyName("do_sample")] public bool DoSample { get; init; }
-    [JsonPropertyName("temperature")] public float Temperature { get; init; } = 1.0f;
-    [JsonPropertyName("top_k")] public int TopK { get; init; } = 50;
-    [JsonPropertyName("top_p")] public float TopP { get; init; } = 1.0f;
-    [JsonPropertyName("min_p")] public float? MinP { get; init; }
-    [JsonPropertyName("repetition_penalty")] public float RepetitionPenalty { get; init; } = 1.0f;
-    [JsonPropertyName("bad_words_ids")] public List<List<int>>? BadWordsIds { get; init; }
-    [JsonPropertyName("eos_token_id")] [JsonConverter(typeof(IntOrIntListConverter))] public List<int>? EosTokenId { get; init; }
-    [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
-    [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
-    [JsonPropertyName("stop_strings")] [JsonConverter(typeof(StringOrStringListConverter))] public List<string>? StopStrings { get; init; }
+    // Settable, not init: System.Text.Json's source generator sets every init-only property, turning keys absent
+    // from the file into zeros instead of keeping the defaults below.
+    [JsonPropertyName("max_length")] public int MaxLength { get; set; } = 20;
+    [JsonPropertyName("max_new_tokens")] public int? MaxNewTokens { get; set; }
+    [JsonPropertyName("min_length")] public int MinLength { get; set; }
+    [JsonPropertyName("min_new_tokens")] public int? MinNewTokens { get; set; }
+    [JsonPropertyName("do_sample")] public bool DoSample { get; set; }
+    [JsonPropertyName("temperature")] public float Temperature { get; set; } = 1.0f;
+    [JsonPropertyName("top_k")] public int TopK { get; set; } = 50;
+    [JsonPropertyName("top_p")] public float TopP { get; set; } = 1.0f;
+    [JsonPropertyName("min_p")] public float? MinP { get; set; }
+    [JsonPropertyName("repetition_penalty")] public float RepetitionPenalty { get; set; } = 1.0f;
+    [JsonPropertyName("bad_words_ids")] public List<List<int>>? BadWordsIds { get; set; }
+    [JsonPropertyName("eos_token_id")] [JsonConverter(typeof(IntOrIntListConverter))] public List<int>? EosTokenId { get; set; }
+    [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; set; }
+    [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; set; }
+    [JsonPropertyName("stop_strings")] [JsonConverter(typeof(StringOrStringListConverter))] public List<string>? StopStrings { get; set; }
 
     /// <summary>Reads <c>generation_config.json</c> of a checkpoint folder; transformers' defaults when the file is absent.</summary>
     public static GenerationConfig Load(string folder)

@@ -15,14 +15,17 @@ namespace SeeSharp.Hub;
 /// </summary>
 internal sealed partial class HubCache
 {
-    public HubCache(string cacheDir, string repoId)
+    public HubCache(string cacheDir, string repoId, bool useSymlinks = true)
     {
+        UseSymlinks = useSymlinks;
         CacheDir = Path.GetFullPath(cacheDir);
         RepoId = repoId;
         RepoDir = Path.Combine(CacheDir, SeeSharp.Hub.RepoId.FolderName(repoId));
     }
 
     public string CacheDir { get; }
+    /// <summary>False: behave as on a file system without symlinks (tests of the fallback).</summary>
+    public bool UseSymlinks { get; }
     public string RepoId { get; }
     public string RepoDir { get; }
 
@@ -94,6 +97,7 @@ internal sealed partial class HubCache
         try
         {
             if (File.Exists(pointerPath) || new FileInfo(pointerPath).LinkTarget is not null) File.Delete(pointerPath);
+            if (!UseSymlinks) throw new PlatformNotSupportedException("symlinks disabled");
             File.CreateSymbolicLink(pointerPath, relative);
             return;
         }
@@ -105,7 +109,14 @@ internal sealed partial class HubCache
         {
             // No symlinks here (e.g. Windows without developer mode): fall through to a real file.
         }
-        if (newBlob) File.Move(blobPath, pointerPath, overwrite: true);
-        else File.Copy(blobPath, pointerPath, overwrite: true);
+        try
+        {
+            if (newBlob) File.Move(blobPath, pointerPath, overwrite: true);
+            else File.Copy(blobPath, pointerPath, overwrite: true);
+        }
+        catch (FileNotFoundException) when (File.Exists(pointerPath))
+        {
+            // A concurrent download of the same blob moved it into this very snapshot first.
+        }
     }
 }

@@ -56,6 +56,9 @@ public sealed partial class HubClient : IDisposable
     /// <summary>The options this client uses.</summary>
     public HubOptions Options { get; }
 
+    /// <summary>False: store snapshot files as copies, as on a file system without symlinks (for tests).</summary>
+    internal bool UseSymlinks { get; init; } = true;
+
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
 
@@ -76,7 +79,7 @@ public sealed partial class HubClient : IDisposable
         (string repoId, string? rev) = ParseIdOrThrow(repoIdOrFolder);
         string revision = rev ?? Options.Revision;
         RepoId.ValidateRevision(revision);
-        var cache = new HubCache(Options.CacheDir, repoId);
+        var cache = new HubCache(Options.CacheDir, repoId, UseSymlinks);
         if (include is null) return await SnapshotModelAsync(cache, revision, progress, cancellationToken).ConfigureAwait(false);
         string[] globs = include.ToArray();
         return await SnapshotGlobsAsync(cache, revision, globs, progress, cancellationToken).ConfigureAwait(false);
@@ -93,7 +96,7 @@ public sealed partial class HubClient : IDisposable
         RepoId.ValidateFilePath(path, "the requested file name");
         revision ??= Options.Revision;
         RepoId.ValidateRevision(revision);
-        var cache = new HubCache(Options.CacheDir, repoId);
+        var cache = new HubCache(Options.CacheDir, repoId, UseSymlinks);
         if (RepoId.IsCommitHash(revision) && cache.HasFile(revision, path)) return cache.PointerPath(revision, path);
         if (Options.Offline) return FileFromCache(cache, revision, path, null);
 
@@ -146,7 +149,7 @@ public sealed partial class HubClient : IDisposable
         catch (EntryNotFoundException e)
         {
             throw new EntryNotFoundException($"Repo '{cache.RepoId}' has no {ConfigFile} at revision '{revision}': " +
-                $"it is not a transformers model repo. ({e.Message})");
+                $"it is not a transformers model repo. ({e.Message})") { StatusCode = e.StatusCode };
         }
         string commit = configMeta.Commit;
         cache.WriteRef(revision, commit);
@@ -174,7 +177,8 @@ public sealed partial class HubClient : IDisposable
             catch (EntryNotFoundException e) when (!cache.HasFile(commit, WeightsIndexFile))
             {
                 throw new EntryNotFoundException($"Repo '{cache.RepoId}' at revision '{revision}' (commit {commit}) has " +
-                    $"neither {WeightsFile} nor {WeightsIndexFile}; only safetensors weights are supported. ({e.Message})");
+                    $"neither {WeightsFile} nor {WeightsIndexFile}; only safetensors weights are supported. ({e.Message})")
+                { StatusCode = e.StatusCode };
             }
         }
 
@@ -375,6 +379,7 @@ public sealed partial class HubClient : IDisposable
         {
             long have = fs.Length;
             if (have > meta.Size) { fs.SetLength(0); have = 0; }
+            EnsureDiskSpace(incomplete, meta.Size - have, file, cache.RepoId);
             if (sha is not null && have > 0) await HashPrefixAsync(fs, have, sha, buffer, ct).ConfigureAwait(false);
             fs.Position = have;
 
@@ -474,6 +479,26 @@ public sealed partial class HubClient : IDisposable
         }
     }
 
+    /// <summary>Fails before downloading when the cache's file system has less room than the rest of the file needs
+    /// (huggingface_hub only warns; a hostile or wrong size must not fill the disk).</summary>
+    private static void EnsureDiskSpace(string path, long needed, string file, string repoId)
+    {
+        long free;
+        try
+        {
+            string full = Path.GetFullPath(path);
+            string where = OperatingSystem.IsWindows() ? Path.GetPathRoot(full)! : Path.GetDirectoryName(full)!;
+            free = new DriveInfo(where).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return;   // unknown: let the write fail if it must
+        }
+        if (free < needed)
+            throw new HubException($"Not enough disk space for '{file}' of repo '{repoId}': {needed} more bytes are " +
+                $"needed and {free} are free where the cache is ({Path.GetDirectoryName(path)}).");
+    }
+
     private static void Restart(FileStream fs, IncrementalHash? sha, ref long have)
     {
         fs.SetLength(0);
@@ -524,8 +549,7 @@ public sealed partial class HubClient : IDisposable
             if (status is >= 300 and <= 399 && location is not null && !location.IsAbsoluteUri)
             {
                 if (hop >= MaxRedirects) throw new HubException($"Too many redirects from {ResolveUrl(cache.RepoId, revision, file)}.");
-                var target = new Uri(url, location);
-                url = new UriBuilder(url) { Path = target.AbsolutePath, Query = target.Query }.Uri;
+                url = Redirect(url, location);   // same host: a renamed repo or the Hub's resolve cache
                 continue;
             }
             string? commit = Header(response, "X-Repo-Commit");
@@ -551,7 +575,7 @@ public sealed partial class HubClient : IDisposable
             HubCache.ValidateServerName(etag, "ETag", url.ToString());
             if (sizeText is null || !long.TryParse(sizeText, out long size) || size < 0)
                 throw new HubException($"{url} sent no usable size (X-Linked-Size / Content-Length: '{sizeText}').");
-            Uri contentUrl = status is >= 300 and <= 399 && location is not null ? location : url;
+            Uri contentUrl = status is >= 300 and <= 399 && location is not null ? Redirect(url, location) : url;
             return new FileMetadata(commit, etag, size, contentUrl);
         }
     }
@@ -623,6 +647,15 @@ public sealed partial class HubClient : IDisposable
         }
     }
 
+    /// <summary>Target of a redirect, relative ones resolved against <paramref name="from"/>; only http(s).</summary>
+    private static Uri Redirect(Uri from, Uri location)
+    {
+        var target = location.IsAbsoluteUri ? location : new Uri(from, location);
+        if (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps)
+            throw new HubException($"{from} redirected to '{location}', which is not an http(s) URL.");
+        return target;
+    }
+
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault()
         : response.Content.Headers.TryGetValues(name, out values) ? values.FirstOrDefault() : null;
@@ -643,7 +676,7 @@ public sealed partial class HubClient : IDisposable
             {
                 response.Dispose();
                 if (hop >= MaxRedirects) throw new HubException($"Too many redirects from {url}.");
-                url = location.IsAbsoluteUri ? location : new Uri(url, location);
+                url = Redirect(url, location);
                 continue;
             }
             return response;

@@ -27,7 +27,7 @@ public sealed record HubOptions
         CacheDir = Expand(NonEmpty(env("HF_HUB_CACHE")) ?? NonEmpty(env("HUGGINGFACE_HUB_CACHE"))
             ?? Path.Combine(hfHome, "hub"));
         Endpoint = (NonEmpty(env("HF_ENDPOINT")) ?? DefaultEndpoint).TrimEnd('/');
-        Offline = IsTrue(env("HF_HUB_OFFLINE") ?? env("TRANSFORMERS_OFFLINE"));
+        Offline = IsTrue(NonEmpty(env("HF_HUB_OFFLINE")) ?? env("TRANSFORMERS_OFFLINE"));   // Python: a or b
         // Token: HF_TOKEN, then the legacy HUGGING_FACE_HUB_TOKEN, then the token file (HF_TOKEN_PATH or $HF_HOME/token).
         Token = CleanToken(env("HF_TOKEN")) ?? CleanToken(env("HUGGING_FACE_HUB_TOKEN"))
             ?? ReadTokenFile(Expand(NonEmpty(env("HF_TOKEN_PATH")) ?? Path.Combine(hfHome, "token")));

@@ -24,6 +24,8 @@ internal sealed class FakeResponse
     public int? DropAfter { get; set; }
     /// <summary>Pause between 64 KiB body chunks (to make downloads overlap in the concurrency tests).</summary>
     public TimeSpan ChunkDelay { get; set; }
+    /// <summary>After this many body bytes, send nothing more for a long time (a stalled connection).</summary>
+    public int? StallAfter { get; set; }
 
     public FakeResponse With(string name, string value) { Headers.Add((name, value)); return this; }
 }
@@ -81,11 +83,12 @@ internal sealed class FakeHttpServer : IDisposable
                 FakeResponse response;
                 try { response = _handler(request); }
                 catch (Exception e) { response = new FakeResponse { Status = 599, Body = Encoding.UTF8.GetBytes(e.ToString()) }; }
-                await WriteResponseAsync(stream, request, response, client);
+                await WriteResponseAsync(stream, request, response);
             }
             catch (IOException) { }
             catch (SocketException) { }
             catch (ObjectDisposedException) { }
+            catch (OperationCanceledException) { }
         }
     }
 
@@ -111,7 +114,7 @@ internal sealed class FakeHttpServer : IDisposable
         return new FakeRequest(parts[0], parts[1], headers);
     }
 
-    private static async Task WriteResponseAsync(NetworkStream stream, FakeRequest request, FakeResponse response, TcpClient client)
+    private async Task WriteResponseAsync(NetworkStream stream, FakeRequest request, FakeResponse response)
     {
         var sb = new StringBuilder();
         sb.Append($"HTTP/1.1 {response.Status} {ReasonPhrase(response.Status)}\r\n");
@@ -119,14 +122,16 @@ internal sealed class FakeHttpServer : IDisposable
         sb.Append($"Content-Length: {response.ContentLength ?? response.Body.Length}\r\nConnection: close\r\n\r\n");
         await stream.WriteAsync(Encoding.ASCII.GetBytes(sb.ToString()));
         if (request.Method == "HEAD") return;
-        int limit = Math.Min(response.Body.Length, response.DropAfter ?? int.MaxValue);
+        int limit = Math.Min(response.Body.Length, response.DropAfter ?? response.StallAfter ?? int.MaxValue);
         for (int at = 0; at < limit; at += 64 * 1024)
         {
             await stream.WriteAsync(response.Body.AsMemory(at, Math.Min(64 * 1024, limit - at)));
             if (response.ChunkDelay > TimeSpan.Zero) await Task.Delay(response.ChunkDelay);
         }
         await stream.FlushAsync();
-        if (response.DropAfter is not null) client.Client.LingerState = new LingerOption(true, 0);   // RST: a dropped connection
+        if (response.StallAfter is not null) await Task.Delay(TimeSpan.FromSeconds(30), _stop.Token);
+        // DropAfter: the connection now closes short of Content-Length (a graceful close, so the bytes already sent
+        // are all delivered and the resume offset is exact; an RST could discard unread data).
     }
 
     private static string ReasonPhrase(int status) => status switch
@@ -218,7 +223,16 @@ internal sealed class FakeHub : IDisposable
 
     private FakeResponse HubAnswer(FakeRequest request)
     {
-        string path = request.Path;
+        string path = request.Path.Split('?')[0];
+        const string resolveCache = "/api/resolve-cache/models/";
+        if (path.StartsWith(resolveCache, StringComparison.Ordinal))
+        {
+            // {org}/{name}/{commit}/{file...}: where the Hub sends small files with a relative 307.
+            var p = path[resolveCache.Length..].Split('/');
+            var r = _repos[p[0] + "/" + p[1]];
+            string f = string.Join('/', p.Skip(3).Select(Uri.UnescapeDataString));
+            return SmallFile(r, r.Files[f]);
+        }
         bool api = path.StartsWith("/api/models/", StringComparison.Ordinal);
         string rest = api ? path["/api/models/".Length..] : path.TrimStart('/');
         // {org}/{name}/resolve/{rev}/{file...}   or   {org}/{name}/revision/{rev}
@@ -274,10 +288,19 @@ internal sealed class FakeHub : IDisposable
                 .With("X-Linked-Etag", $"\"{sha}\"")
                 .With("X-Linked-Size", data.Length.ToString());
         }
-        return new FakeResponse { Body = data }
+        if (UseResolveCache)
+            return new FakeResponse { Status = 307 }
+                .With("Location", $"/api/resolve-cache/models/{repo.Id}/{repo.Commit}/{string.Join('/', parts.Skip(4))}?etag=x");
+        return SmallFile(repo, data);
+    }
+
+    /// <summary>Answer small (non-LFS) files with a relative 307 to /api/resolve-cache/..., as the Hub now does.</summary>
+    public bool UseResolveCache { get; set; }
+
+    private static FakeResponse SmallFile(FakeRepo repo, byte[] data) =>
+        new FakeResponse { Body = data }
             .With("X-Repo-Commit", repo.Commit)
             .With("ETag", $"W/\"{GitBlobSha1(data)}\"");
-    }
 
     private FakeResponse HandleCdn(FakeRequest request)
     {

@@ -192,4 +192,23 @@ public sealed class HubCacheLayoutTests
         Assert.Equal(path, await client.DownloadFileAsync(FakeHub.RepoName, "model.safetensors", FakeHub.Commit));
         Assert.Equal(before, ctx.Hub.HubRequests.Count());
     }
+
+    [Fact]
+    public async Task Without_symlinks_snapshot_files_are_real_files()
+    {
+        using var ctx = new HubTestContext();
+        using var client = new HubClient(ctx.Options()) { UseSymlinks = false };
+        string folder = await client.SnapshotAsync(FakeHub.RepoName);
+        foreach (string file in ModelFiles)
+        {
+            var info = new FileInfo(Path.Combine(folder, file));
+            Assert.Null(info.LinkTarget);
+            Assert.Equal(HubTestContext.Fixture(file), File.ReadAllBytes(info.FullName));
+        }
+        // As huggingface_hub does, a freshly downloaded blob is moved (not copied) into the snapshot.
+        Assert.Empty(Directory.GetFiles(Path.Combine(ctx.RepoDir, "blobs")));
+        int before = ctx.Hub.HubRequests.Count();
+        Assert.Equal(folder, await client.SnapshotAsync(FakeHub.RepoName));
+        Assert.Equal(before + 1, ctx.Hub.HubRequests.Count());
+    }
 }

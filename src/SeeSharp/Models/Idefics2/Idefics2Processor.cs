@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using SeeSharp.Imaging;
 using SeeSharp.Processing;
 
 namespace SeeSharp.Models.Idefics2;
@@ -21,8 +22,15 @@ public sealed class Idefics2Processor : Processor
     public Idefics2Processor(string folder) : base(folder)
     {
         ImageSeqLen = ReadImageSeqLen(folder);
-        ImageProcessor = Idefics2ImageProcessor.FromFolder(folder);
+        ImageProcessor = Idefics2ImageProcessor.FromPretrained(folder);
+        DoImageSplitting = ImageProcessor.Config.DoImageSplitting;
     }
+
+    /// <summary>
+    /// Split each image into 4 crops + the original (the image processor's <c>do_image_splitting</c>; settable, as
+    /// transformers users set it on <c>processor.image_processor</c>). Both the prompt expansion and the pixels follow it.
+    /// </summary>
+    public bool DoImageSplitting { get; set; }
 
     /// <summary>Image tokens per image (per crop when splitting).</summary>
     public int ImageSeqLen { get; }
@@ -34,7 +42,7 @@ public sealed class Idefics2Processor : Processor
     public string ExpandImageTokens(string prompt)
     {
         var one = FakeImageToken + string.Concat(Enumerable.Repeat(ImageToken, ImageSeqLen)) + FakeImageToken;
-        var imageString = ImageProcessor.DoImageSplitting ? string.Concat(Enumerable.Repeat(one, 5)) : one;
+        var imageString = DoImageSplitting ? string.Concat(Enumerable.Repeat(one, 5)) : one;
         return prompt.Replace(ImageToken, imageString, StringComparison.Ordinal)
                      .Replace(FakeImageToken + FakeImageToken, FakeImageToken, StringComparison.Ordinal);
     }
@@ -69,11 +77,14 @@ public sealed class Idefics2Processor : Processor
             for (int i = 0; i < offset; i++) ids[b * length + i] = pad;
             for (int i = 0; i < rows[b].Count; i++) { ids[b * length + offset + i] = rows[b][i]; mask[b * length + offset + i] = 1; }
         }
-        PixelBatch? pixels = anyImages ? ImageProcessor.Preprocess(images.Select(l => (IReadOnlyList<Imaging.DecodedImage>)l.Select(Decode).ToList()).ToList()) : null;
+        PixelBatch? pixels = anyImages
+            ? ImageProcessor.Preprocess(images.Select(l => (IReadOnlyList<RasterImage>)l.Select(LoadImage).ToList()).ToList(), DoImageSplitting)
+            : null;
         return new ModelInputs(this, ids, mask, rows.Count, expanded, pixels);
     }
 
-    private Imaging.DecodedImage Decode(Image image) => Imaging.ImageDecoder.Decode(image.Bytes, image.Source);
+    /// <summary>transformers' <c>load_image</c>: decode (EXIF orientation applied), then Pillow's <c>convert("RGB")</c>, which drops alpha.</summary>
+    private static RasterImage LoadImage(Image image) => ImageOps.ToRgbDropAlpha(ImageDecoder.Decode(image.Bytes, image.Source));
 
     private static int CountOccurrences(string text, string token)
     {

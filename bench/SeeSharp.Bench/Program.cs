@@ -1,0 +1,15 @@
+// SeeSharp benchmarks. `dotnet run -c Release --project bench/SeeSharp.Bench -- kernels`
+// Prints kernel speeds as ratios of limits that the same run measures side by side (memory read bandwidth,
+// interleaved trial by trial with the kernel; fp32 FMA peak), because the host's bandwidth drifts.
+using SeeSharp.Bench;
+
+string mode = args.Length > 0 ? args[0] : "kernels";
+switch (mode)
+{
+    case "kernels":
+        KernelBench.Run(args.Skip(1).ToArray());
+        return 0;
+    default:
+        Console.Error.WriteLine($"unknown benchmark \"{mode}\"; available: kernels [--threads N] [--trials N]");
+        return 2;
+}

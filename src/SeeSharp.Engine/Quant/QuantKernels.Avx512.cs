@@ -1,0 +1,140 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SeeSharp.Engine.Quant;
+
+/// <summary>
+/// AVX-512BW panel kernels: int8 products with vpmaddubsw (|qx| unsigned × sign-adjusted weight) + vpmaddwd into
+/// int32, one 64-byte load per row per chunk, 4 rows sharing each activation load. Same results as
+/// <see cref="ScalarQuantKernels"/> up to the order of the fp32 additions (the integer sums are exact:
+/// |qx|·|qw| ≤ 127·127, a pair ≤ 32258 fits vpmaddubsw's saturating int16).
+/// </summary>
+internal static unsafe class Avx512QuantKernels
+{
+    public static bool IsSupported => Avx512BW.IsSupported && Avx512F.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Dot(Vector512<byte> ax, Vector512<sbyte> sg, sbyte* w, Vector512<short> ones)
+    {
+        var wv = Vector512.Load(w);
+        var sw = (wv ^ sg) - sg;                                  // w · sign(qx)
+        return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(ax, sw), ones);
+    }
+
+    public static void I8Row(sbyte* w, in ActRow a, int chunks, float* out4)
+    {
+        var ones = Vector512.Create((short)1);
+        Vector512<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        for (int k = 0; k < chunks; k += 2)
+        {
+            // chunk k and k + 1 form one 128-column activation block
+            var ax = Vector512.Load(a.Abs + k * 64);
+            var sg = Vector512.Load(a.Sign + k * 64);
+            sbyte* wc = w + k * 256;
+            var i0 = Dot(ax, sg, wc, ones);
+            var i1 = Dot(ax, sg, wc + 64, ones);
+            var i2 = Dot(ax, sg, wc + 128, ones);
+            var i3 = Dot(ax, sg, wc + 192, ones);
+            ax = Vector512.Load(a.Abs + k * 64 + 64);
+            sg = Vector512.Load(a.Sign + k * 64 + 64);
+            wc += 256;
+            i0 += Dot(ax, sg, wc, ones);
+            i1 += Dot(ax, sg, wc + 64, ones);
+            i2 += Dot(ax, sg, wc + 128, ones);
+            i3 += Dot(ax, sg, wc + 192, ones);
+            var d = Vector512.Create(a.D[k >> 1]);
+            f0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i0), d, f0);
+            f1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i1), d, f1);
+            f2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i2), d, f2);
+            f3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i3), d, f3);
+        }
+        out4[0] = Vector512.Sum(f0);
+        out4[1] = Vector512.Sum(f1);
+        out4[2] = Vector512.Sum(f2);
+        out4[3] = Vector512.Sum(f3);
+    }
+
+    public static void I8B32(sbyte* w, float* sc, in ActRow a, int chunks, float* out4)
+    {
+        var ones = Vector512.Create((short)1);
+        // scales of one chunk: [r0b0, r0b1, r1b0, r1b1, ...]; row r needs lanes 0-7 = [2r], 8-15 = [2r + 1]
+        var p0 = Vector512.Create(Vector256.Create(0), Vector256.Create(1));
+        var p1 = Vector512.Create(Vector256.Create(2), Vector256.Create(3));
+        var p2 = Vector512.Create(Vector256.Create(4), Vector256.Create(5));
+        var p3 = Vector512.Create(Vector256.Create(6), Vector256.Create(7));
+        Vector512<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        for (int ch = 0; ch < chunks; ch++)
+        {
+            var ax = Vector512.Load(a.Abs + ch * 64);
+            var sg = Vector512.Load(a.Sign + ch * 64);
+            var dx = Vector512.Create(Vector256.Create(a.D[2 * ch]), Vector256.Create(a.D[2 * ch + 1]));
+            var s8 = Vector256.Load(sc + ch * 8).ToVector512Unsafe();
+            sbyte* wc = w + ch * 256;
+            f0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(ax, sg, wc, ones)), Avx512F.PermuteVar16x32(s8, p0) * dx, f0);
+            f1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(ax, sg, wc + 64, ones)), Avx512F.PermuteVar16x32(s8, p1) * dx, f1);
+            f2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(ax, sg, wc + 128, ones)), Avx512F.PermuteVar16x32(s8, p2) * dx, f2);
+            f3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(ax, sg, wc + 192, ones)), Avx512F.PermuteVar16x32(s8, p3) * dx, f3);
+        }
+        out4[0] = Vector512.Sum(f0);
+        out4[1] = Vector512.Sum(f1);
+        out4[2] = Vector512.Sum(f2);
+        out4[3] = Vector512.Sum(f3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Nibbles(Vector512<byte> u, Vector512<sbyte> x, Vector512<short> ones) =>
+        Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, x), ones));
+
+    public static void I4(byte* w, float* sc, in ActRow a, int chunks, int groupSize, float* out4)
+    {
+        var ones = Vector512.Create((short)1);
+        var low = Vector512.Create((byte)0x0F);
+        // Scales of one chunk, per group [g][row]: g = 32 -> 16 floats, 64 -> 8, 128 -> 4.
+        // Row r: lo half of the chunk covers 32-blocks 0, 1 (lanes 0-7, 8-15), hi half blocks 2, 3.
+        int per = groupSize / 32;                               // 32-blocks per group: 1, 2, 4
+        Vector512<int> lo0 = Idx(0, 0, per), lo1 = Idx(1, 0, per), lo2 = Idx(2, 0, per), lo3 = Idx(3, 0, per);
+        Vector512<int> hi0 = Idx(0, 2, per), hi1 = Idx(1, 2, per), hi2 = Idx(2, 2, per), hi3 = Idx(3, 2, per);
+        int scPerChunk = 4 * 128 / groupSize;
+        Vector512<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        for (int ch = 0; ch < chunks; ch++)
+        {
+            var x0 = Vector512.Load(a.Q + ch * 128);
+            var x1 = Vector512.Load(a.Q + ch * 128 + 64);
+            float* d = a.D + ch * 4;
+            var dlo = Vector512.Create(Vector256.Create(d[0]), Vector256.Create(d[1]));
+            var dhi = Vector512.Create(Vector256.Create(d[2]), Vector256.Create(d[3]));
+            float* s = sc + ch * scPerChunk;
+            Vector512<float> sv = per == 1 ? Vector512.Load(s)
+                : per == 2 ? Vector256.Load(s).ToVector512Unsafe<float>()
+                : Vector128.Load(s).ToVector256Unsafe().ToVector512Unsafe();
+            byte* wc = w + ch * 256;
+            Row(wc, x0, x1, low, ones, sv, dlo, dhi, lo0, hi0, ref f0);
+            Row(wc + 64, x0, x1, low, ones, sv, dlo, dhi, lo1, hi1, ref f1);
+            Row(wc + 128, x0, x1, low, ones, sv, dlo, dhi, lo2, hi2, ref f2);
+            Row(wc + 192, x0, x1, low, ones, sv, dlo, dhi, lo3, hi3, ref f3);
+        }
+        int groups = chunks * 128 / groupSize;
+        var off = Vector128<float>.Zero;
+        for (int g = 0; g < groups; g++) off += Vector128.Load(sc + g * 4) * a.GroupOffset[g];
+        out4[0] = Vector512.Sum(f0) - off[0];
+        out4[1] = Vector512.Sum(f1) - off[1];
+        out4[2] = Vector512.Sum(f2) - off[2];
+        out4[3] = Vector512.Sum(f3) - off[3];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row(byte* wr, Vector512<sbyte> x0, Vector512<sbyte> x1, Vector512<byte> low, Vector512<short> ones,
+        Vector512<float> sv, Vector512<float> dlo, Vector512<float> dhi, Vector512<int> ilo, Vector512<int> ihi, ref Vector512<float> f)
+    {
+        var v = Vector512.Load(wr);
+        var ulo = v & low;
+        var uhi = Vector512.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low;
+        f = Avx512F.FusedMultiplyAdd(Nibbles(ulo, x0, ones), Avx512F.PermuteVar16x32(sv, ilo) * dlo, f);
+        f = Avx512F.FusedMultiplyAdd(Nibbles(uhi, x1, ones), Avx512F.PermuteVar16x32(sv, ihi) * dhi, f);
+    }
+
+    // Lanes 0-7: scale index of 32-block b0 of row r; lanes 8-15: of block b0 + 1 (index = group * 4 + r).
+    private static Vector512<int> Idx(int r, int b0, int per) =>
+        Vector512.Create(Vector256.Create(b0 / per * 4 + r), Vector256.Create((b0 + 1) / per * 4 + r));
+}

@@ -1,0 +1,111 @@
+using SeeSharp.Engine.Kernels;
+
+namespace SeeSharp.Engine.Quant;
+
+/// <summary>Linear layers over <see cref="QuantizedMatrix"/> weights (SIMD, multi-threaded on
+/// <see cref="WorkerPool.Default"/>); <see cref="QuantReference"/> holds the scalar twin.</summary>
+public static unsafe class QuantOps
+{
+    /// <summary>Bytes of weights that a GEMM work item keeps hot in L2 while it runs every row of x over them.</summary>
+    private const long GemmBlockBytes = 256 * 1024;
+
+    /// <summary>
+    /// y[m, rows] = x[m, cols] · Wᵀ (+ bias[rows]): each row of x is quantized once to int8 per block
+    /// (<see cref="QuantLayout.ActivationBlock"/>), then integer dot products run panel by panel. m == 1 (GEMV)
+    /// splits the panels over the workers in contiguous ranges (one sequential stream each); m &gt; 1 (GEMM) also
+    /// walks the panels in L2-sized blocks and runs every row of x over a block before moving on.
+    /// </summary>
+    public static void Linear(ReadOnlySpan<float> x, int m, QuantizedMatrix w, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        QuantReference.Check(x.Length, m, w, bias.Length, y.Length);
+        if (m == 0) return;
+        using var act = new QuantizedActivations(x, m, w.Cols, w);
+        int panels = w.Panels;
+        long panelBytes = w.ByteLength / panels;
+        int threads = WorkerPool.Default.Threads;
+        int blockPanels = m == 1 ? panels : (int)Math.Clamp(GemmBlockBytes / Math.Max(panelBytes, 1), 1, panels);
+        // work items: contiguous panel ranges, at least 4 per thread when there is enough work
+        int items = Math.Min(panels, threads == 1 ? 1 : threads * 4);
+        if (m > 1) items = Math.Max(items, Math.Min(panels, (panels + blockPanels - 1) / blockPanels));
+        int per = (panels + items - 1) / items;
+        items = (panels + per - 1) / per;
+        var ctx = new Context(w, act, m, blockPanels, per);
+        fixed (float* py = y)
+        fixed (float* pb = bias)
+        {
+            ctx.Y = py;
+            ctx.Bias = bias.IsEmpty ? null : pb;
+            if (items == 1) ctx.Run(0);
+            else WorkerPool.Default.For(items, ctx.Run);
+        }
+        GC.KeepAlive(w);
+    }
+
+    /// <summary>Which kernel family runs here: "avx512", "avx2" or "scalar".</summary>
+    public static string Isa => Avx512QuantKernels.IsSupported ? "avx512" : Avx2QuantKernels.IsSupported ? "avx2" : "scalar";
+
+    private sealed class Context(QuantizedMatrix w, QuantizedActivations act, int m, int blockPanels, int perItem)
+    {
+        public float* Y;
+        public float* Bias;
+
+        public void Run(int item)
+        {
+            int p0 = item * perItem, p1 = Math.Min(w.Panels, p0 + perItem);
+            for (int b0 = p0; b0 < p1; b0 += blockPanels)
+            {
+                int b1 = Math.Min(p1, b0 + blockPanels);
+                for (int i = 0; i < m; i++)
+                {
+                    var a = act.Row(i);
+                    for (int p = b0; p < b1; p++) Panel(p, a, Y + (long)i * w.Rows);
+                }
+            }
+        }
+
+        private void Panel(int p, in ActRow a, float* yRow)
+        {
+            float* o = stackalloc float[4];
+            int chunks = w.Chunks;
+            long panelWeightBytes = (long)chunks * 4 * QuantLayout.ChunkBytes;
+            float* scales = (float*)w.Scales.Pointer;
+            switch (w.Scheme)
+            {
+                case QuantScheme.Int8PerRow:
+                {
+                    sbyte* pw = (sbyte*)w.QWeight.Pointer + p * panelWeightBytes;
+                    if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I8Row(pw, a, chunks, o);
+                    else if (Avx2QuantKernels.IsSupported) Avx2QuantKernels.I8Row(pw, a, chunks, o);
+                    else ScalarQuantKernels.I8Row(pw, a, chunks, o);
+                    for (int r = 0; r < 4; r++) o[r] *= scales[p * 4 + r];
+                    break;
+                }
+                case QuantScheme.Int8Block32:
+                {
+                    sbyte* pw = (sbyte*)w.QWeight.Pointer + p * panelWeightBytes;
+                    float* sc = scales + (long)p * chunks * 8;
+                    if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I8B32(pw, sc, a, chunks, o);
+                    else if (Avx2QuantKernels.IsSupported) Avx2QuantKernels.I8B32(pw, sc, a, chunks, o);
+                    else ScalarQuantKernels.I8B32(pw, sc, a, chunks, o);
+                    break;
+                }
+                default:
+                {
+                    byte* pw = w.QWeight.Pointer + p * panelWeightBytes;
+                    int g = w.Config.GroupSize;
+                    float* sc = scales + (long)p * (w.ColsPadded / g) * 4;
+                    if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I4(pw, sc, a, chunks, g, o);
+                    else if (Avx2QuantKernels.IsSupported) Avx2QuantKernels.I4(pw, sc, a, chunks, g, o);
+                    else ScalarQuantKernels.I4(pw, sc, a, chunks, g, o);
+                    break;
+                }
+            }
+            int rows = Math.Min(4, w.Rows - p * 4);
+            for (int r = 0; r < rows; r++)
+            {
+                int row = p * 4 + r;
+                yRow[row] = Bias is null ? o[r] : o[r] + Bias[row];
+            }
+        }
+    }
+}

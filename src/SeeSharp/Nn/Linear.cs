@@ -1,0 +1,75 @@
+using SeeSharp.Engine;
+using SeeSharp.Engine.Kernels;
+
+namespace SeeSharp.Nn;
+
+/// <summary>
+/// A linear layer y = x·Wᵀ (+ b), W[out_features, in_features] as in <c>torch.nn.Linear</c>. Dense weights today;
+/// quantized (int8 / int4) weights will be further subclasses behind the same <see cref="Forward"/>.
+/// </summary>
+public abstract class Linear
+{
+    /// <summary>Creates a layer of the given sizes (both &gt; 0).</summary>
+    protected Linear(int inFeatures, int outFeatures, string name)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inFeatures);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outFeatures);
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        Name = name;
+    }
+
+    /// <summary>Columns of x.</summary>
+    public int InFeatures { get; }
+    /// <summary>Columns of y.</summary>
+    public int OutFeatures { get; }
+    /// <summary>The checkpoint name of the module (for error messages), e.g. <c>model.text_model.layers.0.mlp.up_proj</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>y[m, OutFeatures] = x[m, InFeatures] · Wᵀ (+ bias).</summary>
+    public void Forward(ReadOnlySpan<float> x, int m, Span<float> y)
+    {
+        if (m < 0 || x.Length < (long)m * InFeatures || y.Length < (long)m * OutFeatures)
+            throw new ArgumentException(
+                $"{Name}: Linear({InFeatures} -> {OutFeatures}) got m={m}, x of {x.Length} and y of {y.Length} elements");
+        if (m == 0) return;
+        ForwardCore(x[..(m * InFeatures)], m, y[..(m * OutFeatures)]);
+    }
+
+    /// <summary>The computation, with sizes already checked: x is exactly [m, InFeatures], y exactly [m, OutFeatures].</summary>
+    protected abstract void ForwardCore(ReadOnlySpan<float> x, int m, Span<float> y);
+
+    /// <summary>
+    /// Loads <c>{ws}.weight</c> [outFeatures, inFeatures] (and <c>{ws}.bias</c> [outFeatures] when <paramref name="bias"/>)
+    /// as a dense layer that keeps the weight in its stored dtype (memory-mapped, no copy).
+    /// </summary>
+    public static Linear Load(WeightSource ws, int inFeatures, int outFeatures, bool bias)
+    {
+        var weight = ws.Get("weight", outFeatures, inFeatures);
+        var b = bias ? ws.GetFloats("bias", outFeatures) : null;
+        return new DenseLinear(new WeightMatrix(weight), b, ws.Prefix);
+    }
+}
+
+/// <summary>A <see cref="Linear"/> over a dense F32 / F16 / BF16 weight matrix, computed by <see cref="Ops.Linear"/>.</summary>
+public sealed class DenseLinear : Linear
+{
+    private readonly float[]? _bias;
+
+    /// <summary>Wraps <paramref name="weight"/> [out, in] and an optional fp32 bias [out].</summary>
+    public DenseLinear(WeightMatrix weight, float[]? bias, string name = "linear")
+        : base(weight.Cols, weight.Rows, name)
+    {
+        if (bias is not null && bias.Length != weight.Rows)
+            throw new ArgumentException($"{name}: bias has {bias.Length} elements, weight has {weight.Rows} rows");
+        Weight = weight;
+        _bias = bias;
+    }
+
+    /// <summary>The weight in its stored dtype.</summary>
+    public WeightMatrix Weight { get; }
+
+    /// <inheritdoc/>
+    protected override void ForwardCore(ReadOnlySpan<float> x, int m, Span<float> y) =>
+        Ops.Linear(x, m, Weight, _bias is null ? ReadOnlySpan<float>.Empty : _bias, y);
+}
