@@ -107,7 +107,10 @@ public sealed class SeeSharpServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = _options.MaxRequestBodyBytes;
+            k.Limits.MaxRequestBodySize = _options.MaxRequestBodyBytes + OverLimitDrainBytes;
+            // The handler copies the body out as it arrives; a small per-connection buffer keeps Kestrel's pinned
+            // block pool from growing to (connections x 1 MiB) under concurrent image uploads.
+            k.Limits.MaxRequestBufferSize = 64 * 1024;
             if (_options.Host == "localhost" && _options.Port != 0) k.ListenLocalhost(_options.Port);
             else k.Listen(ParseHost(_options.Host), _options.Port);
         });
@@ -280,6 +283,12 @@ public sealed class SeeSharpServer : IAsyncDisposable
 
     private static ApiException ShuttingDown() => new(503, "the server is shutting down", code: "server_shutting_down", type: "server_error");
 
+    /// <summary>
+    /// A body found too large while reading (no Content-Length) is read on, discarding, for up to this many more bytes:
+    /// a client that is nearly done sending then gets its 413 instead of a reset connection.
+    /// </summary>
+    private const long OverLimitDrainBytes = 1L << 20;
+
     private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext ctx)
     {
         long limit = _options.MaxRequestBodyBytes;
@@ -291,7 +300,13 @@ public sealed class SeeSharpServer : IAsyncDisposable
             int read;
             while ((read = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted).ConfigureAwait(false)) > 0)
             {
-                if (buffer.Length + read > limit) throw TooLarge(null);
+                if (buffer.Length + read > limit)
+                {
+                    long drained = 0;
+                    while (drained < OverLimitDrainBytes && (read = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted).ConfigureAwait(false)) > 0)
+                        drained += read;
+                    throw TooLarge(null);
+                }
                 buffer.Write(chunk, 0, read);
             }
         }

@@ -131,8 +131,8 @@ public sealed class ErrorTests : IAsyncLifetime
     [Fact]
     public async Task ChunkedBodyOverTheLimitIs413()
     {
-        // No Content-Length: the limit is enforced while reading.
-        using var content = new StreamContent(new RepeatStream((21 << 20) + 1));
+        // No Content-Length: the limit is enforced while reading (one byte over the 20 MiB default).
+        using var content = new StreamContent(new RepeatStream((20 << 20) + 1));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = content };
         request.Headers.TransferEncodingChunked = true;

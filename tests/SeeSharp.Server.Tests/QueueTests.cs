@@ -109,6 +109,32 @@ public sealed class QueueTests
         Assert.Equal(1, host.Server.Metrics.Cancelled);
     }
 
+    internal static long HeapAfterFullCollect()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}
+
+/// <summary>
+/// Tests that measure the process's managed heap run alone (no other test allocating meanwhile).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryCollection
+{
+    public const string Name = "Memory measurements";
+}
+
+/// <summary>
+/// Load over the fake backend: 16 clients, 48 requests; every request gets exactly its own answer
+/// (<see cref="FakeBackend.Answer"/>) or a 429, the counters agree, and the heap returns to within
+/// <see cref="Tolerances.ServerHeapGrowthBytes"/> of its baseline.
+/// </summary>
+[Collection(MemoryCollection.Name)]
+public sealed class FakeLoadTests
+{
     [Fact]
     public async Task SixteenClientsFortyEightRequestsNoneLostOrMixedUp()
     {
@@ -116,7 +142,7 @@ public sealed class QueueTests
         await using var host = await TestHost.StartAsync(backend, new ServerOptions { MaxQueueLength = 6 });
         // Warm up (JIT, Kestrel pools), then take the baseline.
         using (var warm = await host.PostJsonAsync(Api.Simple("warm up", "\"stream\":true"))) await warm.Content.ReadAsStringAsync();
-        long baseline = HeapAfterFullCollect();
+        long baseline = QueueTests.HeapAfterFullCollect();
 
         const int Clients = 16, Requests = 48;
         int next = -1, ok = 0, busy = 0;
@@ -146,17 +172,10 @@ public sealed class QueueTests
         Assert.Equal(ok + 1, health.GetProperty("generations").GetProperty("completed").GetInt32());
         Assert.Equal(busy, health.GetProperty("requests").GetProperty("queue_full").GetInt32());
         Assert.Equal(0, health.GetProperty("generations").GetProperty("cancelled").GetInt32());
-        long growth = HeapAfterFullCollect() - baseline;
+        long growth = QueueTests.HeapAfterFullCollect() - baseline;
         Assert.True(growth < Tolerances.ServerHeapGrowthBytes, $"managed heap grew by {growth} bytes over the load test");
     }
 
-    internal static long HeapAfterFullCollect()
-    {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        return GC.GetTotalMemory(forceFullCollection: true);
-    }
 }
 
 /// <summary>Unit tests of the stop-string filter and the header probe. Compared against: hand-worked expected strings and sizes.</summary>

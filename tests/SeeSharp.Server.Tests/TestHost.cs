@@ -20,9 +20,16 @@ internal sealed class TestHost : IAsyncDisposable
         var log = Environment.GetEnvironmentVariable("SEESHARP_TEST_LOG") is "1" ? Console.Error : null;
         var server = new SeeSharpServer(backend, (options ?? new ServerOptions()) with { Host = "127.0.0.1", Port = 0 }, log);
         await server.StartAsync();
-        var http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
+        var http = new HttpClient(NoDrainHandler()) { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
         return new TestHost(server, http);
     }
+
+    /// <summary>
+    /// A handler that closes the connection when a response is dropped unread, as a browser's abort does (by default
+    /// HttpClient first drains up to 1 MiB for up to 2 s to reuse the connection, so the server would see the
+    /// client leave only then).
+    /// </summary>
+    public static SocketsHttpHandler NoDrainHandler() => new() { MaxResponseDrainSize = 0, ResponseDrainTimeout = TimeSpan.Zero };
 
     public Task<HttpResponseMessage> PostJsonAsync(string json, string? apiKey = null, CancellationToken ct = default)
     {
