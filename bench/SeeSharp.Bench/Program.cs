@@ -9,7 +9,9 @@ switch (mode)
     case "kernels":
         KernelBench.Run(args.Skip(1).ToArray());
         return 0;
+    case "conversation":
+        return ConversationBench.Run(args.Skip(1).ToArray());
     default:
-        Console.Error.WriteLine($"unknown benchmark \"{mode}\"; available: kernels [--threads N] [--trials N]");
+        Console.Error.WriteLine($"unknown benchmark \"{mode}\"; available: kernels [--threads N] [--trials N], conversation [--model DIR] [--image A --image B] [--max-new-tokens N] [--trials N]");
         return 2;
 }

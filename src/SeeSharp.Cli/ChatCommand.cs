@@ -18,7 +18,7 @@ internal static class ChatCommand
         {
             using var model = await VisionModel.FromPretrainedAsync(o.Model(pr), o.LoadOptions(pr, ProgressBar.ForLoad(io)), ct);
             var processor = await Processor.FromPretrainedAsync(o.Model(pr), null, ct);
-            var options = o.GenerationOptions(pr);
+            var options = o.GenerationOptions(pr, model);
             io.Err.WriteLine("Type a message. /image PATH attaches an image to the next message, /reset starts over, /exit leaves.");
             var chat = new Chat();
             using var conversation = model.StartConversation();

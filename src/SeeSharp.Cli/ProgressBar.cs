@@ -11,7 +11,7 @@ internal sealed class ProgressBar : IProgress<LoadProgress>
     private readonly TextWriter _err;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Dictionary<string, (long Done, TimeSpan Start)> _items = [];
-    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private TimeSpan? _lastDraw;
     private readonly object _gate = new();
 
     private ProgressBar(TextWriter err) => _err = err;
@@ -28,7 +28,7 @@ internal sealed class ProgressBar : IProgress<LoadProgress>
             if (!_items.TryGetValue(p.Item, out var state)) state = (0, now);
             _items[p.Item] = (p.Done, state.Start);
             bool finished = p.Total is long t && p.Done >= t;
-            if (!finished && now - _lastDraw < TimeSpan.FromMilliseconds(100)) return;
+            if (!finished && _lastDraw is TimeSpan last && now - last < TimeSpan.FromMilliseconds(100)) return;
             _lastDraw = now;
             double seconds = Math.Max(1e-3, (now - state.Start).TotalSeconds);
             double rate = p.Done / seconds;

@@ -28,7 +28,7 @@ internal static class RunCommand
             var processor = await Processor.FromPretrainedAsync(o.Model(pr), o.LoadOptions(pr, null).Hub, ct);
             double loadSeconds = load.Elapsed.TotalSeconds;
             var inputs = processor.Apply(chat, addGenerationPrompt: true);
-            var options = o.GenerationOptions(pr);
+            var options = o.GenerationOptions(pr, model);
             GenerationResult? result = null;
             await foreach (var chunk in model.GenerateStreamingAsync(inputs, options, ct))
             {
@@ -117,8 +117,15 @@ internal sealed class ModelOptions
         };
     }
 
-    /// <summary>Greedy unless a sampling option is given (a temperature of 0 keeps greedy).</summary>
-    public GenerationOptions GenerationOptions(ParseResult pr)
+    /// <summary>Answers are cut at this many tokens unless --max-new-tokens or the checkpoint's generation config says otherwise.</summary>
+    public const int DefaultMaxNewTokens = 512;
+
+    /// <summary>
+    /// Greedy unless a sampling option is given (a temperature of 0 keeps greedy). Without --max-new-tokens, the
+    /// checkpoint's <c>max_new_tokens</c>, else <see cref="DefaultMaxNewTokens"/> (transformers' max_length of 20 would
+    /// leave no room after a chat prompt).
+    /// </summary>
+    public GenerationOptions GenerationOptions(ParseResult pr, VisionModel model)
     {
         float? temperature = pr.GetValue(Temperature);
         float? topP = pr.GetValue(TopP);
@@ -128,7 +135,7 @@ internal sealed class ModelOptions
         bool? sample = temperature is 0f ? false : (temperature ?? topP ?? (float?)topK) is not null ? true : null;
         return new GenerationOptions
         {
-            MaxNewTokens = maxNew,
+            MaxNewTokens = maxNew ?? model.GenerationConfig.MaxNewTokens ?? DefaultMaxNewTokens,
             DoSample = sample,
             Temperature = temperature is 0f ? null : temperature,
             TopP = topP,

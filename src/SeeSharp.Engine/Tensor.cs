@@ -107,6 +107,21 @@ public sealed unsafe class Tensor
         return Storage.Span<T>(ByteOffset, (int)ElementCount);
     }
 
+    /// <summary>A read-only view of the elements as <typeparamref name="T"/> (same checks as <see cref="AsSpan{T}"/>).</summary>
+    public ReadOnlySpan<T> AsReadOnlySpan<T>() where T : unmanaged => AsSpan<T>();
+
+    /// <summary>The sub-tensor at <paramref name="index"/> along the first dimension, as a view (no copy):
+    /// shape [d0, d1, ...] gives [d1, ...].</summary>
+    public Tensor Select(long index)
+    {
+        if (Rank == 0) throw new InvalidOperationException($"Select: {this} is a scalar");
+        if ((ulong)index >= (ulong)_shape[0])
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"Select: index {index} outside dimension 0 of {this}");
+        long[] sub = _shape[1..];
+        long subBytes = CheckedElementCount(sub) * DTypes.SizeOf(DType);
+        return new Tensor(Storage, ByteOffset + index * subBytes, DType, sub);
+    }
+
     /// <summary>The raw bytes of the elements (any dtype).</summary>
     public Span<byte> AsBytes()
     {

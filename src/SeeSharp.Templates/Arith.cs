@@ -12,7 +12,7 @@ internal static class Arith
         new("OverflowError", "integer result does not fit in 64 bits (Python would switch to a big integer; this engine does not)");
 
     private static TemplateException Unsupported(string op, object? a, object? b) =>
-        PyOps.TypeError($"unsupported operand type(s) for {op}: '{PyOps.TypeName(a)}' and '{PyOps.TypeName(b)}'");
+        PyOps.TypeError($"unsupported operand type(s) for {(op == "**" ? "** or pow()" : op)}: '{PyOps.TypeName(a)}' and '{PyOps.TypeName(b)}'");
 
     public static object? Neg(object? v) => v switch
     {
@@ -33,6 +33,8 @@ internal static class Arith
 
     public static object? Binary(Interpreter it, string op, object? a, object? b)
     {
+        // str % x formats even when x is Undefined (Python treats anything with __getitem__ as a mapping argument).
+        if (op == "%" && a is string fmt0) return Printf.Format(it, fmt0, b);
         if (a is Undefined ua) throw ua.Fail();
         if (b is Undefined ub) throw ub.Fail();
         bool na = PyOps.IsNumber(a), nb = PyOps.IsNumber(b);
@@ -79,7 +81,8 @@ internal static class Arith
             case "*":
                 if ((a is string || a is List<object?> || a is PyTuple) && b is long or bool) return Repeat(it, a, PyOps.AsLong(b));
                 if ((b is string || b is List<object?> || b is PyTuple) && a is long or bool) return Repeat(it, b, PyOps.AsLong(a));
-                if (a is string && b is string or double or List<object?>) throw PyOps.TypeError($"can't multiply sequence by non-int of type '{PyOps.TypeName(b)}'");
+                if (a is string or List<object?> or PyTuple) throw PyOps.TypeError($"can't multiply sequence by non-int of type '{PyOps.TypeName(b)}'");
+                if (b is string or List<object?> or PyTuple) throw PyOps.TypeError($"can't multiply sequence by non-int of type '{PyOps.TypeName(a)}'");
                 break;
             case "%":
                 if (a is string fmt) return Printf.Format(it, fmt, b);
@@ -188,7 +191,9 @@ internal static class Arith
             case "**":
                 if (a == 0 && b < 0) throw new TemplateException("ZeroDivisionError", "0.0 cannot be raised to a negative power");
                 if (a < 0 && b != Math.Floor(b)) throw PyOps.ValueError("complex results are not supported");
-                return Math.Pow(a, b);
+                double p = Math.Pow(a, b);
+                if (double.IsInfinity(p) && double.IsFinite(a) && double.IsFinite(b)) throw new TemplateException("OverflowError", "(34, 'Numerical result out of range')");
+                return p;
         }
         throw new InvalidOperationException(op);
     }
@@ -311,7 +316,10 @@ internal static class Printf
             sb.Append(body);
             it.CheckStringLength(sb.Length);
         }
-        if (!usedDict && dict is null && ai < args.Length) throw PyOps.TypeError("not all arguments converted during string formatting");
+        // PyUnicode_Format: a non-tuple argument with __getitem__ (list, dict, Undefined) is a "mapping", and unused
+        // mapping arguments are not an error.
+        bool mappingLike = arg is List<object?> or OrderedDictionary<string, object?> or Undefined;
+        if (!usedDict && !mappingLike && ai < args.Length) throw PyOps.TypeError("not all arguments converted during string formatting");
         return sb.ToString();
     }
 

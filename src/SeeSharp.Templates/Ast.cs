@@ -67,17 +67,15 @@ internal sealed class MacroStmt(string name, List<(string Name, Expr? Default)> 
     public readonly string Name = name;
     public readonly List<(string Name, Expr? Default)> Params = parameters;
     public readonly List<Stmt> Body = body;
-    private HashSet<string>? _names;
     /// <summary>Names the body reads; decides whether extra positional / keyword / caller arguments are accepted.</summary>
-    public HashSet<string> BodyNames => _names ??= NameCollector.Collect(Body);
+    public readonly HashSet<string> BodyNames = NameCollector.Collect(body);
 }
 internal sealed class CallBlockStmt(CallExpr call, List<(string Name, Expr? Default)> parameters, List<Stmt> body) : Stmt
 {
     public readonly CallExpr Call = call;
     public readonly List<(string Name, Expr? Default)> Params = parameters;
     public readonly List<Stmt> Body = body;
-    private HashSet<string>? _names;
-    public HashSet<string> BodyNames => _names ??= NameCollector.Collect(Body);
+    public readonly HashSet<string> BodyNames = NameCollector.Collect(body);
 }
 internal sealed class FilterBlockStmt(FilterExpr filter, List<Stmt> body) : Stmt { public readonly FilterExpr Filter = filter; public readonly List<Stmt> Body = body; }
 internal sealed class ScopeStmt(List<(Target Target, Expr Value)> assignments, List<Stmt> body) : Stmt

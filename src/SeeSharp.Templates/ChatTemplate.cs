@@ -12,11 +12,12 @@ namespace SeeSharp.Templates;
 /// Values are null, bool, long, double, string, lists, string-keyed ordered dicts (and tuples, namespaces and
 /// macros the template makes). Deliberate differences from Python: integers are 64-bit (overflow raises
 /// <c>OverflowError</c>), dict keys are strings, there is no autoescaping (as in transformers), no
-/// <c>include</c>/<c>import</c>/<c>extends</c>, no recursive loops.
+/// <c>include</c>/<c>import</c>/<c>extends</c> (chat templates have no loader).
 /// </remarks>
 public sealed class ChatTemplate
 {
     private readonly List<Stmt> _body;
+    private readonly Dictionary<List<Stmt>, string[]> _frameLocals;
     private readonly TemplateLimits _limits;
     private readonly TimeProvider _clock;
 
@@ -24,6 +25,7 @@ public sealed class ChatTemplate
     {
         Source = source;
         _body = body;
+        _frameLocals = FrameAnalysis.Analyze(body);
         _limits = limits;
         _clock = clock;
     }
@@ -61,7 +63,7 @@ public sealed class ChatTemplate
     public string Render(IReadOnlyDictionary<string, object?> context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new Interpreter(_limits, _clock).Render(_body, context);
+        return new Interpreter(_limits, _clock, _frameLocals).Render(_body, context);
     }
 
     /// <summary>

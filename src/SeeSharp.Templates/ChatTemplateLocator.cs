@@ -8,8 +8,8 @@ public static class ChatTemplateLocator
     /// <summary>
     /// Returns the chat template text of a checkpoint folder, or null when it has none. Lookup order (first hit wins):
     /// <list type="number">
-    /// <item><c>chat_template.jinja</c> — the raw template file of newer transformers releases (4.51+); preferred there
-    /// over every other source.</item>
+    /// <item><c>chat_template.jinja</c> — the raw template file that newer transformers releases save and prefer over
+    /// every other source (4.45.2 does not read it; a folder saved by a newer release may only have this one).</item>
     /// <item><c>chat_template.json</c>, key <c>"chat_template"</c> — what 4.45.2's <c>ProcessorMixin.get_processor_dict</c>
     /// reads; it is passed as a keyword to <c>from_args_and_dict</c> and set after construction, so it overrides
     /// the processor config's key.</item>
@@ -18,7 +18,10 @@ public static class ChatTemplateLocator
     /// <item><c>tokenizer_config.json</c>, key <c>"chat_template"</c> — a string, or a list of
     /// <c>{"name", "template"}</c> entries (the tokenizer's template, which <c>tokenizer.apply_chat_template</c> uses).
     /// From a list, <paramref name="name"/> is picked, else the entry named <c>"default"</c>
-    /// (<c>PreTrainedTokenizerBase.get_chat_template</c>).</item>
+    /// (<c>PreTrainedTokenizerBase.get_chat_template</c>; transformers also picks <c>"tool_use"</c> by itself when tools
+    /// are passed — pass that name here in that case). A 4.45.2 <em>processor</em> does not fall back to the
+    /// tokenizer's template (its apply_chat_template raises instead); this locator does, so that text-only checkpoints
+    /// work too.</item>
     /// </list>
     /// A present file that is not valid JSON, or whose <c>chat_template</c> field has the wrong type, raises
     /// <see cref="InvalidDataException"/> naming the file and field. A null <c>chat_template</c> counts as absent.

@@ -66,11 +66,14 @@ internal static partial class Filters
             }
             case "first":
             {
+                if (v is PyIterator pit) return pit.TryNext(out var nx) ? nx : new Undefined("first", null, "No first item, sequence was empty.", hasObj: false);
                 var items = PyOps.Iterate(v);
                 return items.Count > 0 ? items[0] : new Undefined("first", null, "No first item, sequence was empty.", hasObj: false);
             }
             case "last":
             {
+                if (v is not (string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined or PyView))
+                    throw PyOps.TypeError($"'{PyOps.TypeName(v)}' object is not reversible");
                 var items = PyOps.Iterate(v);
                 return items.Count > 0 ? items[^1] : new Undefined("last", null, "No last item, sequence was empty.", hasObj: false);
             }
@@ -91,7 +94,6 @@ internal static partial class Filters
                     long l => l == long.MinValue ? throw new TemplateException("OverflowError", "integer result does not fit in 64 bits") : (object)Math.Abs(l),
                     double d => (object)Math.Abs(d),
                     bool b => b ? 1L : 0L,
-                    Undefined u => throw u.Fail(),
                     _ => throw PyOps.TypeError($"bad operand type for abs(): '{PyOps.TypeName(v)}'"),
                 };
             case "round": return Round(v, PyOps.AsLong(Arg(args, kw, 0, "precision", 0L)), SoftStr(Arg(args, kw, 1, "method", "common")));
@@ -112,18 +114,20 @@ internal static partial class Filters
                 return it.CheckString(PyJson.Dumps(it, v, ascii, indent, itemSep, keySep, sortKeys));
             }
             case "items":
-            {
-                if (v is Undefined) return new List<object?>();
-                if (v is not OrderedDictionary<string, object?> d) throw PyOps.TypeError("Can only get item pairs from a mapping.");
-                it.Charge(d.Count);
-                return d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList();
-            }
-            case "map": return Map(it, v, args, kw);
-            case "select": return SelectReject(it, v, args, kw, select: true, byAttr: false);
-            case "reject": return SelectReject(it, v, args, kw, select: false, byAttr: false);
-            case "selectattr": return SelectReject(it, v, args, kw, select: true, byAttr: true);
-            case "rejectattr": return SelectReject(it, v, args, kw, select: false, byAttr: true);
+                return new PyIterator("generator", "do_items", () =>
+                {
+                    if (v is Undefined) return new List<object?>();
+                    if (v is not OrderedDictionary<string, object?> d) throw PyOps.TypeError("Can only get item pairs from a mapping.");
+                    it.Charge(d.Count);
+                    return d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList();
+                });
+            case "map": return new PyIterator("generator", "sync_do_map", () => Map(it, v, args, kw));
+            case "select": return new PyIterator("generator", "sync_do_select", () => SelectReject(it, v, args, kw, select: true, byAttr: false));
+            case "reject": return new PyIterator("generator", "sync_do_reject", () => SelectReject(it, v, args, kw, select: false, byAttr: false));
+            case "selectattr": return new PyIterator("generator", "sync_do_selectattr", () => SelectReject(it, v, args, kw, select: true, byAttr: true));
+            case "rejectattr": return new PyIterator("generator", "sync_do_rejectattr", () => SelectReject(it, v, args, kw, select: false, byAttr: true));
             case "unique":
+                return new PyIterator("generator", "sync_do_unique", () =>
             {
                 bool cs = PyOps.Truthy(Arg(args, kw, 0, "case_sensitive", false));
                 var attr = Arg(args, kw, 1, "attribute", null);
@@ -136,7 +140,7 @@ internal static partial class Filters
                     if (seen.Add(HashKey(SortKey(it, x, attr, cs)))) r.Add(x);
                 }
                 return r;
-            }
+            });
             case "sort":
             {
                 bool reverse = PyOps.Truthy(Arg(args, kw, 0, "reverse", false));
@@ -149,13 +153,24 @@ internal static partial class Filters
             case "reverse":
             {
                 if (v is string s) return it.Slice(s, null, null, -1L);
+                if (v is PyIterator src)
+                {
+                    // reversed(generator) fails; Jinja falls back to list(value) reversed.
+                    var all = src.TakeAll();
+                    all.Reverse();
+                    return all;
+                }
+                if (v is not (List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined or PyView))
+                    throw new TemplateException("FilterArgumentError", "argument must be iterable");
+                string kind = v switch { List<object?> => "list_reverseiterator", OrderedDictionary<string, object?> => "dict_reversekeyiterator", Undefined => "list_reverseiterator", _ => "reversed" };
                 var items = PyOps.Iterate(v);
                 items.Reverse();
-                return items;
+                return new PyIterator(kind, "", () => items);
             }
             case "dictsort":
             {
-                if (v is not OrderedDictionary<string, object?> d) throw PyOps.TypeError($"dictsort expects a dict, not {PyOps.TypeName(v)}");
+                if (v is Undefined ud) throw ud.Fail();
+                if (v is not OrderedDictionary<string, object?> d) throw new TemplateException("AttributeError", $"'{PyOps.TypeName(v)}' object has no attribute 'items'");
                 bool cs = PyOps.Truthy(Arg(args, kw, 0, "case_sensitive", false));
                 string by = SoftStr(Arg(args, kw, 1, "by", "key"));
                 bool reverse = PyOps.Truthy(Arg(args, kw, 2, "reverse", false));
@@ -165,6 +180,7 @@ internal static partial class Filters
                 return SortBy(items, x => SortKey(it, ((PyTuple)x!).Items[pos], null, cs), reverse);
             }
             case "batch":
+                return new PyIterator("generator", "do_batch", () =>
             {
                 long n = PyOps.AsLong(Arg(args, kw, 0, "linecount", 1L));
                 if (n <= 0) throw PyOps.ValueError("batch size must be positive");
@@ -186,8 +202,9 @@ internal static partial class Filters
                     r.Add(cur);
                 }
                 return r;
-            }
+            });
             case "slice":
+                return new PyIterator("generator", "sync_do_slice", () =>
             {
                 long n = PyOps.AsLong(Arg(args, kw, 0, "slices", 1L));
                 if (n <= 0 || n > it.Limits.MaxListLength) throw PyOps.ValueError("slices must be positive");
@@ -208,13 +225,18 @@ internal static partial class Filters
                     r.Add(tmp);
                 }
                 return r;
-            }
+            });
             case "indent":
             {
                 var width = Arg(args, kw, 0, "width", 4L);
                 string ind = width is string ws ? ws : new string(' ', (int)Math.Clamp(PyOps.AsLong(width), 0, 1024));
                 bool first = PyOps.Truthy(Arg(args, kw, 1, "first", false));
                 bool blank = PyOps.Truthy(Arg(args, kw, 2, "blank", false));
+                // do_indent does `s += "\n"` on its argument as given: only strings (and Undefined) get through.
+                if (v is Undefined uv) throw uv.Fail();
+                if (v is List<object?>) throw new TemplateException("AttributeError", "'list' object has no attribute 'splitlines'");
+                if (v is PyTuple) throw PyOps.TypeError("can only concatenate tuple (not \"str\") to tuple");
+                if (v is not string) throw PyOps.TypeError($"unsupported operand type(s) for +=: '{PyOps.TypeName(v)}' and 'str'");
                 string s = SoftStr(v) + "\n";
                 var lines = SplitLinesNoEnds(s);
                 it.Charge(lines.Count);
@@ -247,6 +269,15 @@ internal static partial class Filters
             }
             case "truncate":
             {
+                if (v is List<object?> or PyTuple or OrderedDictionary<string, object?>)
+                {
+                    // do_truncate works on anything with len(); a short collection comes back unchanged.
+                    long len0 = PyOps.Length(v);
+                    long lim = PyOps.AsLong(Arg(args, kw, 0, "length", 255L)) + PyOps.AsLong(Arg(args, kw, 3, "leeway", 5L) ?? 5L);
+                    if (len0 <= lim) return v;
+                    throw new TemplateException("AttributeError", $"'{PyOps.TypeName(v)}' object has no attribute 'rsplit'");
+                }
+                if (v is not (string or Undefined)) throw PyOps.TypeError($"object of type '{PyOps.TypeName(v)}' has no len()");
                 string s = SoftStr(v);
                 long length = PyOps.AsLong(Arg(args, kw, 0, "length", 255L));
                 bool killwords = PyOps.Truthy(Arg(args, kw, 1, "killwords", false));
@@ -272,7 +303,8 @@ internal static partial class Filters
                 foreach (var x in items.Skip(1))
                 {
                     var k = SortKey(it, x, attr, cs);
-                    int c = PyOps.Compare(k, bestKey, "<");
+                    // Python's min asks item < best, max asks item > best.
+                    int c = PyOps.Compare(k, bestKey, name == "min" ? "<" : ">");
                     if (name == "min" ? c < 0 && c != int.MinValue : c > 0) { best = x; bestKey = k; }
                 }
                 return best;
@@ -370,14 +402,15 @@ internal static partial class Filters
     private static readonly object NoneKey = new();
 
     /// <summary>A key that is equal exactly when Python's hash/eq would make two values the same set member.</summary>
-    private static object HashKey(object? v) => v switch
+    private static object HashKey(object? v, int depth = 0) => v switch
     {
         null => NoneKey,
         string s => s,
         bool b => b ? 1L : 0L,
         long l => l,
         double d => d == Math.Floor(d) && Math.Abs(d) < 9.2e18 ? (long)d : d,
-        PyTuple t => "\u0000tuple" + PyOps.Repr(new PyTuple(t.Items.Select(i => (object?)HashKey(i).ToString()).ToArray())),
+        PyTuple t when depth > 128 => throw new TemplateLimitException(nameof(TemplateLimits.MaxValueDepth), "tuple nested deeper than 128 levels in unique"),
+        PyTuple t => "\u0000tuple" + PyOps.Repr(new PyTuple(t.Items.Select(i => (object?)HashKey(i, depth + 1).ToString()).ToArray())),
         _ => throw PyOps.TypeError($"unhashable type: '{PyOps.TypeName(v)}'"),
     };
 
@@ -392,17 +425,31 @@ internal static partial class Filters
         return Fold(attr is null ? x : AttrPath(it, x, attr, null), caseSensitive);
     }
 
+    /// <summary>Stable merge sort with Python ordering; comparison errors (TypeError) propagate unchanged.</summary>
     private static List<object?> SortBy(List<object?> items, Func<object?, object?> key, bool reverse)
     {
-        var keyed = items.Select((x, i) => (Key: key(x), Item: x, Index: i)).ToList();
-        keyed.Sort((p, q) =>
+        var keys = items.Select(key).ToArray();
+        var idx = Enumerable.Range(0, items.Count).ToArray();
+        var tmp = new int[idx.Length];
+        bool Less(int a, int b)
         {
-            int c = PyOps.Compare(p.Key, q.Key, "<");
-            if (c == int.MinValue) c = 0;
-            if (reverse) c = -c;
-            return c != 0 ? c : p.Index.CompareTo(q.Index);
-        });
-        return keyed.Select(k => k.Item).ToList();
+            // Python's sort only asks "<"; reverse=True sorts as if comparisons were flipped, keeping stability.
+            int c = reverse ? PyOps.Compare(keys[b], keys[a], "<") : PyOps.Compare(keys[a], keys[b], "<");
+            return c != int.MinValue && c < 0;
+        }
+        for (int width = 1; width < idx.Length; width *= 2)
+        {
+            for (int lo = 0; lo < idx.Length; lo += 2 * width)
+            {
+                int mid = Math.Min(lo + width, idx.Length), hi = Math.Min(lo + 2 * width, idx.Length);
+                int i = lo, j = mid, k = lo;
+                while (i < mid && j < hi) tmp[k++] = Less(idx[j], idx[i]) ? idx[j++] : idx[i++];
+                while (i < mid) tmp[k++] = idx[i++];
+                while (j < hi) tmp[k++] = idx[j++];
+            }
+            (idx, tmp) = (tmp, idx);
+        }
+        return idx.Select(i => items[i]).ToList();
     }
 
     /// <summary>Jinja's make_attrgetter: dotted path, each part looked up with getitem (integers as indexes).</summary>
@@ -422,7 +469,8 @@ internal static partial class Filters
 
     private static List<object?> Map(Interpreter it, object? v, List<object?> args, List<KeyValuePair<string, object?>> kw)
     {
-        var items = PyOps.Iterate(v);
+        // do_map / select / reject start with `if value:`: falsy inputs give nothing.
+        var items = PyOps.Truthy(v) ? PyOps.Iterate(v) : [];
         it.Charge(items.Count);
         var attrKw = kw.FindIndex(k => k.Key == "attribute");
         if (attrKw >= 0)
@@ -438,7 +486,7 @@ internal static partial class Filters
 
     private static List<object?> SelectReject(Interpreter it, object? v, List<object?> args, List<KeyValuePair<string, object?>> kw, bool select, bool byAttr)
     {
-        var items = PyOps.Iterate(v);
+        var items = PyOps.Truthy(v) ? PyOps.Iterate(v) : [];
         it.Charge(items.Count);
         int off = byAttr ? 1 : 0;
         object? attr = byAttr ? (args.Count > 0 ? args[0] : throw PyOps.TypeError("selectattr/rejectattr need an attribute name")) : null;
@@ -458,6 +506,7 @@ internal static partial class Filters
     {
         switch (v)
         {
+            case Undefined u: throw u.Fail();
             case long: return v;
             case bool b: return b ? 1L : 0L;
             case double d: return double.IsFinite(d) && Math.Abs(d) < 9.2e18 ? (long)Math.Truncate(d) : dflt;
@@ -481,6 +530,7 @@ internal static partial class Filters
     {
         switch (v)
         {
+            case Undefined u: throw u.Fail();
             case double: return v;
             case long l: return (double)l;
             case bool b: return b ? 1.0 : 0.0;
@@ -499,7 +549,7 @@ internal static partial class Filters
     /// <summary>Jinja's round filter: Python's correctly-rounded round-half-even for 'common', floor/ceil otherwise.</summary>
     private static object? Round(object? v, long precision, string method)
     {
-        if (v is Undefined u) throw u.Fail();
+        if (!PyOps.IsNumber(v)) throw PyOps.TypeError($"type {PyOps.TypeName(v)} doesn't define __round__ method");
         if (method is not ("common" or "ceil" or "floor")) throw new TemplateException("FilterArgumentError", "method must be common, ceil or floor");
         if (v is long or bool)
         {
@@ -581,9 +631,9 @@ internal static class Tests
             case "integer": return v is long;
             case "float": return v is double;
             case "mapping": return v is OrderedDictionary<string, object?>;
-            case "sequence": return v is string or List<object?> or PyTuple or OrderedDictionary<string, object?>;
-            case "iterable": return v is string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined;
-            case "callable": return v is PyCallable;
+            case "sequence": return v is string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined;
+            case "iterable": return v is string or List<object?> or PyTuple or OrderedDictionary<string, object?> or Undefined or PyIterator or PyView;
+            case "callable": return v is PyCallable or Undefined; // Undefined defines __call__
             case "escaped": return false;
             case "filter": return v is string f && Filters.Names.Contains(f);
             case "test": return v is string t && Names.Contains(t);

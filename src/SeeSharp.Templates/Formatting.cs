@@ -173,11 +173,20 @@ internal static class Strftime
             char c = fmt[i];
             if (c != '%' || i + 1 >= fmt.Length) { sb.Append(c); continue; }
             char f = fmt[++i];
+            if (f == '-' && i + 1 < fmt.Length)
+            {
+                // glibc extension (Python on Linux): "%-d" drops the zero padding.
+                string padded = Format(t, "%" + fmt[++i]);
+                string trimmed = padded.TrimStart('0');
+                sb.Append(trimmed.Length == 0 && padded.Length > 0 ? "0" : trimmed);
+                continue;
+            }
             switch (f)
             {
                 case 'a': sb.Append(Days[(int)t.DayOfWeek][..3]); break;
                 case 'A': sb.Append(Days[(int)t.DayOfWeek]); break;
                 case 'w': sb.Append((int)t.DayOfWeek); break;
+                case 'u': sb.Append(t.DayOfWeek == DayOfWeek.Sunday ? 7 : (int)t.DayOfWeek); break;
                 case 'd': sb.Append(t.Day.ToString("00", inv)); break;
                 case 'e': sb.Append(t.Day.ToString(inv).PadLeft(2)); break;
                 case 'b': case 'h': sb.Append(Months[t.Month - 1][..3]); break;

@@ -51,11 +51,21 @@ internal sealed class Output(Interpreter it)
 internal enum Flow { Normal, Break, Continue }
 
 /// <summary>Jinja's <c>loop</c> object.</summary>
-internal sealed class LoopContext(List<object?> items)
+internal sealed class LoopContext(List<object?> items, int depth, Func<object?, string>? recurse) : PyCallable
 {
     public readonly List<object?> Items = items;
     public int Index0;
     public object? LastChanged = Undefined.Plain;
+
+    public override string Name => "loop";
+
+    /// <summary><c>loop(children)</c> inside a <c>recursive</c> loop renders the loop body over <c>children</c> one level deeper.</summary>
+    public override object? Call(Interpreter it, List<object?> args, List<KeyValuePair<string, object?>> kwargs)
+    {
+        if (recurse is null) throw PyOps.TypeError("The loop must have the 'recursive' marker to be called recursively.");
+        if (args.Count != 1) throw PyOps.TypeError($"loop() takes exactly one argument ({args.Count} given)");
+        return recurse(args[0]);
+    }
 
     public object? Get(string name) => name switch
     {
@@ -66,8 +76,8 @@ internal sealed class LoopContext(List<object?> items)
         "first" => Index0 == 0,
         "last" => Index0 == Items.Count - 1,
         "length" => (long)Items.Count,
-        "depth" => 1L,
-        "depth0" => 0L,
+        "depth" => (long)depth,
+        "depth0" => (long)(depth - 1),
         "previtem" => Index0 > 0 ? Items[Index0 - 1] : new Undefined("previtem", null, "there is no previous item", hasObj: false),
         "nextitem" => Index0 + 1 < Items.Count ? Items[Index0 + 1] : new Undefined("nextitem", null, "there is no next item", hasObj: false),
         "cycle" => new BuiltinFunction("cycle", (it, args, kw) =>
@@ -81,6 +91,30 @@ internal sealed class LoopContext(List<object?> items)
             if (LastChanged is PyTuple prev && PyOps.Equals(prev, v)) return false;
             LastChanged = v;
             return true;
+        }),
+        _ => Undefined.NoAttribute(this, name),
+    };
+}
+
+/// <summary>Jinja's <c>cycler(*items)</c>: <c>next()</c>, <c>current</c>, <c>reset()</c>.</summary>
+internal sealed class Cycler(object?[] items)
+{
+    private int _pos;
+
+    public object? Get(string name) => name switch
+    {
+        "current" => items[_pos],
+        "items" => new PyTuple(items),
+        "next" => new BuiltinFunction("next", (it, a, k) =>
+        {
+            var v = items[_pos];
+            _pos = (_pos + 1) % items.Length;
+            return v;
+        }),
+        "reset" => new BuiltinFunction("reset", (it, a, k) =>
+        {
+            _pos = 0;
+            return null;
         }),
         _ => Undefined.NoAttribute(this, name),
     };
@@ -110,10 +144,20 @@ internal sealed partial class Interpreter
     private long _iterations;
     private int _callDepth;
 
-    public Interpreter(TemplateLimits limits, TimeProvider clock)
+    private readonly Dictionary<List<Stmt>, string[]> _frameLocals;
+
+    public Interpreter(TemplateLimits limits, TimeProvider clock, Dictionary<List<Stmt>, string[]> frameLocals)
     {
         Limits = limits;
         _clock = clock;
+        _frameLocals = frameLocals;
+    }
+
+    /// <summary>Marks the frame-local names of a frame body as not yet assigned (see <see cref="FrameAnalysis"/>).</summary>
+    private void EnterFrame(List<Stmt> body, Scope scope)
+    {
+        if (_frameLocals.TryGetValue(body, out var names))
+            foreach (var n in names) scope.Set(n, FrameAnalysis.MissingMarker);
     }
 
     public string Render(List<Stmt> body, IReadOnlyDictionary<string, object?> context)
@@ -123,6 +167,7 @@ internal sealed partial class Interpreter
         var root = new Scope(globals);
         foreach (var kv in context) root.Set(kv.Key, TemplateValues.FromHost(kv.Value));
         var output = new Output(this);
+        EnterFrame(body, root);
         try
         {
             ExecBlock(body, root, output);
@@ -227,7 +272,9 @@ internal sealed partial class Interpreter
             case SetBlockStmt sb:
             {
                 var inner = new Output(this);
-                ExecBlock(sb.Body, new Scope(scope), inner);
+                var frame = new Scope(scope);
+                EnterFrame(sb.Body, frame);
+                ExecBlock(sb.Body, frame, inner);
                 object? value = inner.ToString();
                 if (sb.Filter is not null) value = ApplyFilterChain(sb.Filter, value, scope);
                 Assign(sb.Target, value, scope);
@@ -250,13 +297,16 @@ internal sealed partial class Interpreter
             case FilterBlockStmt fb:
             {
                 var inner = new Output(this);
-                ExecBlock(fb.Body, new Scope(scope), inner);
+                var frame = new Scope(scope);
+                EnterFrame(fb.Body, frame);
+                ExecBlock(fb.Body, frame, inner);
                 output.Append(PyOps.Str(ApplyFilterChain(fb.Filter, inner.ToString(), scope)));
                 return Flow.Normal;
             }
             case ScopeStmt w:
             {
                 var inner = new Scope(scope);
+                EnterFrame(w.Body, inner);
                 foreach (var (target, value) in w.Assignments) Assign(target, Eval(value, scope), inner);
                 return ExecBlock(w.Body, inner, output);
             }
@@ -279,9 +329,10 @@ internal sealed partial class Interpreter
         return value;
     }
 
-    private void ExecFor(ForStmt f, Scope scope, Output output)
+    private void ExecFor(ForStmt f, Scope scope, Output output) => RunLoop(f, Eval(f.Iter, scope), scope, output, depth: 1);
+
+    private void RunLoop(ForStmt f, object? iterable, Scope scope, Output output, int depth)
     {
-        var iterable = Eval(f.Iter, scope);
         if (iterable is string big && big.Length > Limits.MaxListLength) CheckListLength(big.Length);
         var items = PyOps.Iterate(iterable);
         Charge(items.Count / 16);
@@ -299,15 +350,43 @@ internal sealed partial class Interpreter
         }
         if (items.Count == 0)
         {
-            if (f.Else is not null) ExecBlock(f.Else, new Scope(scope), output);
+            if (f.Else is not null)
+            {
+                var elseFrame = new Scope(scope);
+                EnterFrame(f.Else, elseFrame);
+                ExecBlock(f.Else, elseFrame, output);
+            }
             return;
         }
-        var loop = new LoopContext(items);
+        Func<object?, string>? recurse = null;
+        if (f.Recursive)
+        {
+            recurse = children =>
+            {
+                // Each level is a call: bounded by MaxCallDepth like macros (a namespace can make cyclic data).
+                if (_callDepth >= Limits.MaxCallDepth)
+                    throw new TemplateLimitException(nameof(TemplateLimits.MaxCallDepth), $"recursive loop nested deeper than {Limits.MaxCallDepth}");
+                RuntimeHelpers.EnsureSufficientExecutionStack();
+                _callDepth++;
+                try
+                {
+                    var inner = new Output(this);
+                    RunLoop(f, children, scope, inner, depth + 1);
+                    return inner.ToString();
+                }
+                finally
+                {
+                    _callDepth--;
+                }
+            };
+        }
+        var loop = new LoopContext(items, depth, recurse);
         for (int i = 0; i < items.Count; i++)
         {
             Charge(1);
             loop.Index0 = i;
             var s = new Scope(scope);
+            EnterFrame(f.Body, s);
             Assign(f.Target, items[i], s);
             s.Set("loop", loop);
             var flow = ExecBlock(f.Body, s, output);
@@ -324,7 +403,7 @@ internal sealed partial class Interpreter
                 break;
             case NsAttrTarget a:
             {
-                if (!scope.TryGet(a.Name, out var ns) || ns is not Namespace nsObj)
+                if (!scope.TryGet(a.Name, out var ns) || ns is not Namespace nsObj)  // a frame's MissingMarker is not a Namespace either
                     throw new TemplateException("TemplateRuntimeError", "cannot assign attribute on non-namespace object");
                 nsObj.Attrs[a.Attr] = value;
                 break;
@@ -364,6 +443,7 @@ internal sealed partial class Interpreter
         try
         {
             var s = new Scope(closure);
+            EnterFrame(body, s);
             if (usesCaller) s.Set("caller", new Undefined("caller", null, "No caller defined", hasObj: false));
             var extraKw = new OrderedDictionary<string, object?>();
             var bound = new bool[ps.Count];
@@ -372,7 +452,7 @@ internal sealed partial class Interpreter
                 s.Set(ps[i].Name, args[i]);
                 bound[i] = true;
             }
-            s.Set("varargs", new PyTuple(args.Count > ps.Count ? args.Skip(ps.Count).ToArray() : []));
+            if (catchVarargs) s.Set("varargs", new PyTuple(args.Count > ps.Count ? args.Skip(ps.Count).ToArray() : []));
             foreach (var kv in kwargs)
             {
                 int idx = ps.FindIndex(p => p.Name == kv.Key);
@@ -385,7 +465,7 @@ internal sealed partial class Interpreter
                 else if (kv.Key == "caller") s.Set("caller", kv.Value);
                 else extraKw[kv.Key] = kv.Value;
             }
-            s.Set("kwargs", extraKw);
+            if (catchKwargs) s.Set("kwargs", extraKw);
             for (int i = 0; i < ps.Count; i++)
             {
                 if (bound[i]) continue;
@@ -410,7 +490,8 @@ internal sealed partial class Interpreter
         switch (e)
         {
             case ConstExpr c: return c.Value;
-            case NameExpr n: return scope.TryGet(n.Name, out var v) ? v : Undefined.Missing(n.Name);
+            case NameExpr n:
+                return scope.TryGet(n.Name, out var v) && !ReferenceEquals(v, FrameAnalysis.MissingMarker) ? v : Undefined.Missing(n.Name);
             case ListExpr l:
             {
                 var list = new List<object?>(l.Items.Count);
@@ -559,6 +640,8 @@ internal sealed partial class Interpreter
                 return ns.Attrs.TryGetValue(name, out var nv) ? nv : Undefined.NoAttribute(obj, name);
             case LoopContext loop:
                 return loop.Get(name);
+            case Cycler cy:
+                return cy.Get(name);
             case PyTuple { FieldNames: not null } nt when Array.IndexOf(nt.FieldNames, name) >= 0:
                 return nt.Items[Array.IndexOf(nt.FieldNames, name)];
             default:
@@ -606,8 +689,9 @@ internal sealed partial class Interpreter
         }
     }
 
+    // jinja2.runtime.Undefined._undefined_message for a non-string key: the type is not quoted, the key is repr'd.
     private static Undefined NoElement(object? obj, object? key) =>
-        new(PyOps.Repr(key), obj, $"{PyOps.Repr(PyOps.ObjectTypeRepr(obj))} has no element {PyOps.Repr(key)}", hasObj: true);
+        new(PyOps.Repr(key), obj, $"{PyOps.ObjectTypeRepr(obj)} has no element {PyOps.Repr(key)}", hasObj: true);
 
     public object? Slice(object? obj, object? start, object? stop, object? step)
     {
@@ -633,7 +717,10 @@ internal sealed partial class Interpreter
                 return SliceIndices(l.Count, a, b, c).Select(i => l[i]).ToList();
             case PyTuple t:
                 return new PyTuple(SliceIndices(t.Count, a, b, c).Select(i => t.Items[i]).ToArray());
+            case OrderedDictionary<string, object?>:
+                throw PyOps.TypeError("unhashable type: 'slice'");
             default:
+                // Jinja compiles slices to a plain Python subscript (no getitem fallback to Undefined).
                 throw PyOps.TypeError($"'{PyOps.TypeName(obj)}' object is not subscriptable");
         }
     }
@@ -700,6 +787,11 @@ internal sealed partial class Interpreter
         {
             if (args.Count != 1 || args[0] is not string fmt) throw PyOps.TypeError("strftime_now() takes one format string");
             return Strftime.Format(_clock.GetLocalNow().DateTime, fmt);
+        }));
+        yield return ("cycler", new BuiltinFunction("cycler", (it, args, kw) =>
+        {
+            if (args.Count == 0) throw PyOps.TypeError("at least one item has to be provided");
+            return new Cycler(args.ToArray());
         }));
         yield return ("joiner", new BuiltinFunction("joiner", (it, args, kw) =>
         {

@@ -71,7 +71,8 @@ internal sealed class Lexer
         _tokens.Add(new Token(kind, text, l, c, value));
     }
 
-    private static bool IsPyWhite(char c) => char.IsWhiteSpace(c);
+    // Python's str.isspace / re's \s (what Jinja's rstrip and lstrip_blocks use): Unicode whitespace plus \x1c-\x1f.
+    private static bool IsPyWhite(char c) => PyOps.IsPySpace(c);
 
     private void Run()
     {
@@ -127,7 +128,7 @@ internal sealed class Lexer
     }
 
     private static readonly char[] PyWhitespace =
-        Enumerable.Range(0, 0x3001).Select(i => (char)i).Where(char.IsWhiteSpace).ToArray();
+        Enumerable.Range(0, 0x3001).Select(i => (char)i).Where(IsPyWhite).ToArray();
 
     private static bool AllWhite(string s, int from)
     {
@@ -217,7 +218,6 @@ internal sealed class Lexer
         }
     }
 
-    private static readonly string[] Ops3 = ["**=", "//="];
     private static readonly string[] Ops2 = ["//", "**", "==", "!=", "<=", ">="];
     private const string Ops1 = "+-/*%~[](){}<>=.:|,;";
 
@@ -293,7 +293,8 @@ internal sealed class Lexer
                 {
                     int d = Convert.ToInt32(_src[p].ToString(), 16);
                     if (d >= radix) break;
-                    v = checked(v * radix + d);
+                    if (v > (long.MaxValue - d) / radix) throw Error($"integer literal {_src[s..(p + 1)]}... is out of the supported 64-bit range", s);
+                    v = v * radix + d;
                     digits++;
                 }
                 p++;

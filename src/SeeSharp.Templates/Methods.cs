@@ -55,7 +55,7 @@ internal static class Methods
     {
         if (v is string s) return s;
         if (v is Undefined u) throw u.Fail();
-        throw PyOps.TypeError($"{method}() argument must be str, not {PyOps.TypeName(v)}");
+        throw PyOps.TypeError($"must be str, not {PyOps.TypeName(v)}");
     }
 
     public static object? Call(Interpreter it, object? target, string name, List<object?> args, List<KeyValuePair<string, object?>> kwargs)
@@ -223,7 +223,37 @@ internal static class Methods
     private static int ToLowerCp(int c) => c >= 0xD800 && c <= 0xDFFF ? c : Rune.ToLowerInvariant(new Rune(c)).Value;
 
     public static string Upper(string s) => MapCase(s, SpecialCasing.Upper, ToUpperCp);
-    public static string Lower(string s) => MapCase(s, SpecialCasing.Lower, ToLowerCp);
+    public static string Lower(string s) => s.Contains('\u03A3') ? LowerWithFinalSigma(s) : MapCase(s, SpecialCasing.Lower, ToLowerCp);
+
+    /// <summary>Python's lower() maps a capital sigma that ends a word (cased letter before, none after) to 'ς'.</summary>
+    private static string LowerWithFinalSigma(string s)
+    {
+        var cps = PyOps.CodePoints(s);
+        var sb = new StringBuilder(s.Length);
+        for (int i = 0; i < cps.Length; i++) AppendLower(sb, cps, i);
+        return sb.ToString();
+    }
+
+    /// <summary>Lower-cases code point <paramref name="i"/> of <paramref name="cps"/>, with Final_Sigma context.</summary>
+    private static void AppendLower(StringBuilder sb, int[] cps, int i)
+    {
+        if (cps[i] != 0x3A3)
+        {
+            AppendCase(sb, cps[i], SpecialCasing.Lower, ToLowerCp);
+            return;
+        }
+        int b = i - 1;
+        while (b >= 0 && IsCaseIgnorable(cps[b])) b--;
+        int a = i + 1;
+        while (a < cps.Length && IsCaseIgnorable(cps[a])) a++;
+        bool final = b >= 0 && IsCased(cps[b]) && !(a < cps.Length && IsCased(cps[a]));
+        sb.Append(final ? '\u03C2' : '\u03C3');
+    }
+
+    private static bool IsCaseIgnorable(int c) =>
+        c is '\'' or '.' or ':' or 0xB7 or 0x2019 ||
+        CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark
+            or UnicodeCategory.Format or UnicodeCategory.ModifierLetter or UnicodeCategory.ModifierSymbol;
 
     private static string MapCase(string s, Dictionary<int, string> special, Func<int, int> simple)
     {
@@ -251,7 +281,7 @@ internal static class Methods
         if (cps.Length == 0) return s;
         var sb = new StringBuilder(s.Length);
         AppendCase(sb, cps[0], SpecialCasing.Title, ToTitleCp);
-        for (int i = 1; i < cps.Length; i++) AppendCase(sb, cps[i], SpecialCasing.Lower, ToLowerCp);
+        for (int i = 1; i < cps.Length; i++) AppendLower(sb, cps, i);
         return sb.ToString();
     }
 
@@ -260,11 +290,13 @@ internal static class Methods
     {
         var sb = new StringBuilder(s.Length);
         bool prevCased = false;
-        foreach (int c in PyOps.CodePoints(s))
+        var cps = PyOps.CodePoints(s);
+        for (int i = 0; i < cps.Length; i++)
         {
+            int c = cps[i];
             if (IsCased(c))
             {
-                if (prevCased) AppendCase(sb, c, SpecialCasing.Lower, ToLowerCp);
+                if (prevCased) AppendLower(sb, cps, i);
                 else AppendCase(sb, c, SpecialCasing.Title, ToTitleCp);
                 prevCased = true;
             }
@@ -499,13 +531,13 @@ internal static class Methods
             }
             case "items":
                 it.Charge(d.Count);
-                return d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList();
+                return new PyView("dict_items", d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList());
             case "keys":
                 it.Charge(d.Count / 16);
-                return d.Keys.Cast<object?>().ToList();
+                return new PyView("dict_keys", d.Keys.Cast<object?>().ToList());
             case "values":
                 it.Charge(d.Count / 16);
-                return d.Values.ToList();
+                return new PyView("dict_values", d.Values.ToList());
             case "copy":
             {
                 it.Charge(d.Count / 16);

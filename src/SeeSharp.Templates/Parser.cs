@@ -8,7 +8,6 @@ internal sealed class Parser
     private int _p;
     private int _depth;
     private int _loopDepth;
-    private int _macroDepth;
 
     private Parser(List<Token> tokens, TemplateLimits limits)
     {
@@ -43,7 +42,7 @@ internal sealed class Parser
     {
         var tok = Cur;
         if (tok.Kind != kind || (text is not null && tok.Text != text))
-            throw Error($"expected {what}, got {tok.Describe()}", tok);
+            throw Error($"expected token {(what.StartsWith('\'') ? what : $"'{what}'")}, got {tok.Describe()}", tok);
         _p++;
         return tok;
     }
@@ -173,7 +172,8 @@ internal sealed class Parser
         bool recursive = false;
         if (Cur.IsName("recursive"))
         {
-            throw Error("recursive for loops are not supported", Cur);
+            _p++;
+            recursive = true;
         }
         ExpectBlockEnd();
         _loopDepth++;
@@ -269,9 +269,7 @@ internal sealed class Parser
         ExpectBlockEnd();
         int savedLoop = _loopDepth;
         _loopDepth = 0;
-        _macroDepth++;
         var body = SubParse(["endmacro"], out _);
-        _macroDepth--;
         _loopDepth = savedLoop;
         ExpectBlockEnd();
         return new MacroStmt(name, ps, body);
@@ -363,7 +361,8 @@ internal sealed class Parser
             if ((paren && Cur.IsOp(")")) || (endName is not null && Cur.IsName(endName)) || Cur.IsOp("=") || Cur.Kind == TokenKind.BlockEnd) break;
         }
         if (paren) Expect(TokenKind.Op, ")", "')'");
-        return items.Count == 1 && !trailingComma && !paren ? items[0] : items.Count == 1 && paren && !trailingComma ? items[0] : new TupleTarget(items);
+        // "x" and "(x)" are plain names; "x," and "a, b" are tuples to unpack.
+        return items.Count == 1 && !trailingComma ? items[0] : new TupleTarget(items);
     }
 
     // ---------------- expressions ----------------

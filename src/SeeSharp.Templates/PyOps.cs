@@ -23,7 +23,11 @@ internal static class PyOps
         OrderedDictionary<string, object?> => "dict",
         Namespace => "Namespace",
         Undefined => "Undefined",
+        PyIterator it => it.TypeName,
+        PyView view => view.TypeName,
         Macro => "Macro",
+        LoopContext => "LoopContext",
+        Cycler => "Cycler",
         BoundMethod => "builtin_function_or_method",
         PyCallable => "function",
         _ => v.GetType().Name,
@@ -50,6 +54,7 @@ internal static class PyOps
         List<object?> l => l.Count > 0,
         PyTuple t => t.Count > 0,
         OrderedDictionary<string, object?> d => d.Count > 0,
+        PyView view => view.Items.Count > 0,
         Undefined => false,
         _ => true,
     };
@@ -169,7 +174,27 @@ internal static class PyOps
                 break;
             }
             case Undefined: sb.Append("Undefined"); break;
-            case Namespace: sb.Append("<Namespace>"); break;
+            case PyView view:
+                sb.Append(view.TypeName).Append("([");
+                for (int i = 0; i < view.Items.Count; i++)
+                {
+                    if (i > 0) sb.Append(", ");
+                    AppendRepr(sb, view.Items[i], depth + 1);
+                }
+                sb.Append("])");
+                break;
+            case PyIterator pit: sb.Append('<').Append(pit.TypeName).Append(" object").Append(pit.ReprName.Length > 0 ? " " + pit.ReprName : "").Append('>'); break;
+            case Namespace ns:
+            {
+                var d = new OrderedDictionary<string, object?>();
+                foreach (var kv in ns.Attrs) d[kv.Key] = kv.Value;
+                sb.Append("<Namespace ");
+                AppendRepr(sb, d, depth + 1);
+                sb.Append('>');
+                break;
+            }
+            case Cycler: sb.Append("<Cycler>"); break;
+            case LoopContext loop: sb.Append("<LoopContext ").Append(loop.Index0 + 1).Append('/').Append(loop.Items.Count).Append('>'); break;
             case Macro m: sb.Append("<Macro '").Append(m.Name).Append("'>"); break;
             case BoundMethod bm: sb.Append("<built-in method ").Append(bm.Name).Append(" of ").Append(TypeName(bm.Target)).Append(" object>"); break;
             case PyCallable c: sb.Append("<function ").Append(c.Name).Append('>'); break;
@@ -399,7 +424,6 @@ internal static class PyOps
         {
             case string s:
                 if (item is string sub) return s.Contains(sub, StringComparison.Ordinal);
-                if (item is Undefined u) throw u.Fail();
                 throw TypeError($"'in <string>' requires string as left operand, not {TypeName(item)}");
             case List<object?> l:
                 foreach (var x in l) if (Equals(x, item)) return true;
@@ -412,6 +436,12 @@ internal static class PyOps
                 if (item is List<object?> or OrderedDictionary<string, object?>) throw TypeError($"unhashable type: '{TypeName(item)}'");
                 return false;
             case Undefined:
+                return false;
+            case PyIterator pit:
+                foreach (var x in pit.TakeAll()) if (Equals(x, item)) return true;
+                return false;
+            case PyView view:
+                foreach (var x in view.Items) if (Equals(x, item)) return true;
                 return false;
             default:
                 throw TypeError($"argument of type '{TypeName(container)}' is not iterable");
@@ -435,6 +465,8 @@ internal static class PyOps
                 return r;
             }
             case Undefined: return new List<object?>();
+            case PyIterator pit: return pit.TakeAll();
+            case PyView view: return new List<object?>(view.Items);
             default: throw TypeError($"'{TypeName(v)}' object is not iterable");
         }
     }
@@ -445,6 +477,7 @@ internal static class PyOps
         List<object?> l => l.Count,
         PyTuple t => t.Count,
         OrderedDictionary<string, object?> d => d.Count,
+        PyView view => view.Items.Count,
         Undefined => 0,
         _ => throw TypeError($"object of type '{TypeName(v)}' has no len()"),
     };

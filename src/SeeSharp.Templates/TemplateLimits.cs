@@ -37,6 +37,6 @@ public sealed record TemplateLimits
     /// <summary>Most items <c>range()</c> may produce; Jinja's sandbox uses the same default (MAX_RANGE = 100000).</summary>
     public int MaxRangeLength { get; init; } = 100_000;
 
-    /// <summary>Deepest nesting of lists/dicts accepted from the context and printed or serialised.</summary>
+    /// <summary>Deepest nesting of lists/dicts/tuples that <c>tojson</c> serialises (printing, comparing and hashing stop at 128 levels, host values at 200).</summary>
     public int MaxValueDepth { get; init; } = 128;
 }

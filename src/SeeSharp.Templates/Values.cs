@@ -13,6 +13,49 @@ internal sealed class PyTuple(object?[] items, string[]? fieldNames = null)
     public int Count => Items.Length;
 }
 
+/// <summary>
+/// A one-shot Python iterator: what Jinja's map/select/reject/selectattr/rejectattr/unique/batch/slice/items
+/// filters (generators) and reverse (reversed(...)) return. Truthy even when empty, no len(), not subscriptable,
+/// exhausted once iterated. Its items are produced on first use, so errors surface when Python's would.
+/// </summary>
+internal sealed class PyIterator(string typeName, string reprName, Func<List<object?>> producer)
+{
+    private List<object?>? _items;
+    private int _pos;
+
+    public string TypeName => typeName;
+    public string ReprName => reprName;
+
+    private List<object?> Items => _items ??= producer();
+
+    public List<object?> TakeAll()
+    {
+        var items = Items;
+        var rest = items.GetRange(_pos, items.Count - _pos);
+        _pos = items.Count;
+        return rest;
+    }
+
+    public bool TryNext(out object? value)
+    {
+        var items = Items;
+        if (_pos < items.Count)
+        {
+            value = items[_pos++];
+            return true;
+        }
+        value = null;
+        return false;
+    }
+}
+
+/// <summary>A dict view (<c>dict_items</c>, <c>dict_keys</c>, <c>dict_values</c>): sized, re-iterable, not subscriptable.</summary>
+internal sealed class PyView(string typeName, List<object?> items)
+{
+    public string TypeName => typeName;
+    public List<object?> Items => items;
+}
+
 /// <summary>Jinja's <c>namespace(...)</c>: the one object whose attributes <c>{% set ns.x = ... %}</c> may change.</summary>
 internal sealed class Namespace
 {
@@ -45,7 +88,6 @@ internal sealed class Undefined
 
     public static Undefined Missing(string name) => new(name, null, null, hasObj: false);
     public static Undefined NoAttribute(object? obj, string name) => new(name, obj, null, hasObj: true);
-    public static Undefined NoElement(object? obj, long index) => new(index.ToString(System.Globalization.CultureInfo.InvariantCulture), obj, $"{PyOps.Repr(PyOps.ObjectTypeRepr(obj))} has no element {index}", hasObj: true);
 
     public string Message
     {
@@ -175,7 +217,7 @@ public static class TemplateValues
             case char c: return c.ToString();
             case JsonElement je: return FromJson(je, depth);
             case JsonNode jn: return FromJson(JsonSerializer.SerializeToElement(jn), depth);
-            case PyTuple or Namespace or Undefined or PyCallable: return value;
+            case PyTuple or Namespace or Undefined or PyCallable or PyIterator or PyView: return value;
             case IEnumerable<KeyValuePair<string, object?>> kvs:
             {
                 var d = new OrderedDictionary<string, object?>();

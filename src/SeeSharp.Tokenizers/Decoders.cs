@@ -155,7 +155,7 @@ internal sealed class WordPieceDecoder(string prefix, bool cleanup) : Decoder
             var t = tokens[i];
             if (i != 0)
                 t = t.StartsWith(prefix, StringComparison.Ordinal) ? t[prefix.Length..] : " " + t;
-            if (cleanup) t = Cleanup.Apply(t);
+            if (cleanup) t = Cleanup.ApplyWordPiece(t);
             result.Add(t);
         }
         return result;
@@ -173,9 +173,24 @@ internal sealed class BpeSuffixDecoder(string suffix) : Decoder
     }
 }
 
-/// <summary>transformers' <c>clean_up_tokenization</c> (also the Rust WordPiece decoder's cleanup).</summary>
+/// <summary>transformers' <c>clean_up_tokenization</c>, and the Rust WordPiece decoder's variant of it.</summary>
 internal static class Cleanup
 {
+    /// <summary>Rust <c>decoders::wordpiece::cleanup</c>: the transformers list plus " do not" -&gt; " don't".</summary>
+    public static string ApplyWordPiece(string s) => s
+        .Replace(" .", ".", StringComparison.Ordinal)
+        .Replace(" ?", "?", StringComparison.Ordinal)
+        .Replace(" !", "!", StringComparison.Ordinal)
+        .Replace(" ,", ",", StringComparison.Ordinal)
+        .Replace(" ' ", "'", StringComparison.Ordinal)
+        .Replace(" n't", "n't", StringComparison.Ordinal)
+        .Replace(" 'm", "'m", StringComparison.Ordinal)
+        .Replace(" do not", " don't", StringComparison.Ordinal)
+        .Replace(" 's", "'s", StringComparison.Ordinal)
+        .Replace(" 've", "'ve", StringComparison.Ordinal)
+        .Replace(" 're", "'re", StringComparison.Ordinal);
+
+    /// <summary>transformers 4.45 <c>PreTrainedTokenizerBase.clean_up_tokenization</c>.</summary>
     public static string Apply(string s) => s
         .Replace(" .", ".", StringComparison.Ordinal)
         .Replace(" ?", "?", StringComparison.Ordinal)

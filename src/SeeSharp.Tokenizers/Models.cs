@@ -93,7 +93,7 @@ internal sealed class BpeModel : Model
         var (vocab, vocabR) = LoadVocabObject(n.Req("vocab"));
         var prefix = n.OptStr("continuing_subword_prefix") ?? "";
         var suffix = n.OptStr("end_of_word_suffix") ?? "";
-        var merges = new Dictionary<long, (int, int)>();
+        var merges = new Dictionary<long, (int, int)>(PairComparer.Instance);
         var mn = n.Opt("merges");
         if (mn is { } mergesNode)
         {
@@ -124,6 +124,14 @@ internal sealed class BpeModel : Model
 
     private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
 
+    /// <summary>long's own hash is hi ^ lo, which collides for every (a, b) pair with the same XOR; mix instead.</summary>
+    private sealed class PairComparer : IEqualityComparer<long>
+    {
+        public static readonly PairComparer Instance = new();
+        public bool Equals(long x, long y) => x == y;
+        public int GetHashCode(long k) => (int)((ulong)(k * unchecked((long)0x9E3779B97F4A7C15)) >> 32);
+    }
+
     public override int? TokenToId(string token) => _vocab.TryGetValue(token, out var id) ? id : null;
     public override string? IdToToken(int id) => id >= 0 && id < _vocabR.Length ? _vocabR[id] : null;
     public override IEnumerable<KeyValuePair<string, int>> Vocab => _vocab;
@@ -152,6 +160,7 @@ internal sealed class BpeModel : Model
     {
         // 1. one symbol per scalar (or its byte tokens / unk)
         var syms = new List<Symbol>(w.Length);
+        var lookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         int unkId = -1;
         bool haveUnk = _unkToken is not null && _vocab.TryGetValue(_unkToken, out unkId);
         bool prevUnk = false;
@@ -159,10 +168,17 @@ internal sealed class BpeModel : Model
         {
             int n = NormalizedString.ScalarLen(w, i);
             bool first = i == 0, last = i + n == w.Length;
-            string s = w.Substring(i, n);
-            if (!first && _prefix.Length > 0) s = _prefix + s;
-            if (last && _suffix.Length > 0) s += _suffix;
-            if (_vocab.TryGetValue(s, out var id))
+            int id;
+            bool found;
+            if ((first || _prefix.Length == 0) && (!last || _suffix.Length == 0)) found = lookup.TryGetValue(w.AsSpan(i, n), out id);
+            else
+            {
+                string s = w.Substring(i, n);
+                if (!first) s = _prefix + s;
+                if (last) s += _suffix;
+                found = _vocab.TryGetValue(s, out id);
+            }
+            if (found)
             {
                 syms.Add(new Symbol { Id = id, Start = i, Len = n });
                 prevUnk = false;
@@ -202,9 +218,10 @@ internal sealed class BpeModel : Model
         for (int k = 0; k < count; k++) { arr[k].Prev = k - 1; arr[k].Next = k + 1 < count ? k + 1 : -1; }
 
         // 2. merges by rank (then leftmost), with a priority queue: O(n log n) per word
-        var queue = new PriorityQueue<(int Pos, int NewId), long>();
+        var initial = new List<((int Pos, int NewId), long)>(count);
         for (int k = 0; k + 1 < count; k++)
-            if (_merges.TryGetValue(Key(arr[k].Id, arr[k + 1].Id), out var m)) queue.Enqueue((k, m.NewId), ((long)m.Rank << 32) | (uint)k);
+            if (_merges.TryGetValue(Key(arr[k].Id, arr[k + 1].Id), out var m)) initial.Add(((k, m.NewId), ((long)m.Rank << 32) | (uint)k));
+        var queue = new PriorityQueue<(int Pos, int NewId), long>(initial); // heapify: O(n)
         while (queue.TryDequeue(out var top, out var pri))
         {
             int pos = top.Pos;

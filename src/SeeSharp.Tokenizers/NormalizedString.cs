@@ -86,6 +86,17 @@ internal sealed class NormalizedString
         _align = align.ToArray();
     }
 
+    /// <summary>Fast path for one-char-per-char maps of ASCII text: alignments stay as they are.</summary>
+    public bool TryMapAscii(char[] table)
+    {
+        foreach (var c in Text) if (c >= 0x80) return false;
+        Text = string.Create(Text.Length, (Text, table), static (span, st) =>
+        {
+            for (int i = 0; i < span.Length; i++) span[i] = st.table[st.Text[i]];
+        });
+        return true;
+    }
+
     /// <summary>Puts <paramref name="s"/> in front; it takes the alignment of the first unit (no-op on an empty piece).</summary>
     public void Prepend(string s)
     {
@@ -107,7 +118,10 @@ internal sealed class NormalizedString
         _align = align;
     }
 
-    /// <summary>Replaces the given non-overlapping, sorted ranges by <paramref name="content"/>.</summary>
+    /// <summary>
+    /// Replaces the given non-overlapping, sorted ranges by <paramref name="content"/>; its chars take the alignment
+    /// of the last replaced char, as Rust's <c>NormalizedString::replace</c> does.
+    /// </summary>
     public void ReplaceRanges(IReadOnlyList<(int Start, int End)> ranges, string content)
     {
         if (ranges.Count == 0) return;
@@ -120,7 +134,7 @@ internal sealed class NormalizedString
             for (int k = prev; k < s; k++) align.Add(_align[k]);
             if (e > s)
             {
-                var a = (_align[s].Start, _align[e - 1].End);
+                var a = _align[e - 1]; // Rust: inserted chars take the alignment of the last replaced char
                 sb.Append(content);
                 for (int k = 0; k < content.Length; k++) align.Add(a);
             }
@@ -143,13 +157,16 @@ internal sealed class NormalizedString
     }
 
     /// <summary>
-    /// Unicode normalization. Text is cut into clusters (a scalar plus following combining marks / Hangul jamo
-    /// vowels and trailers); each cluster is normalized on its own and its i-th output scalar gets the alignment of
-    /// its i-th input scalar (the last one when the output is longer), as the Rust alignment-tracking does.
+    /// Unicode normalization. Text is cut into clusters (a scalar plus the following scalars that can combine with
+    /// it: non-starters, second halves of compositions); each cluster is normalized on its own and its i-th output
+    /// scalar gets the alignment of its i-th input scalar (the last one when the output is longer), as the Rust
+    /// alignment tracking does. Clusters of quick-check-stable chars are copied as they are.
     /// </summary>
     public void Normalize(NormalizationForm form)
     {
-        if (Unicode.UnicodeNormalization.Normalize(Text, form) == Text) return;
+        bool allStable = true;
+        foreach (var c in Text) if (!Unicode.UnicodeNormalization.IsStable(c, form)) { allStable = false; break; }
+        if (allStable) return;
         var sb = new StringBuilder(Text.Length);
         var align = new List<(int, int)>(Text.Length);
         var inStarts = new List<int>();
@@ -157,9 +174,17 @@ internal sealed class NormalizedString
         while (i < Text.Length)
         {
             int j = i + ScalarLen(Text, i);
-            while (j < Text.Length && IsClusterContinuation(Text, j)) j += ScalarLen(Text, j);
-            var chunk = Text.Substring(i, j - i);
-            var norm = Unicode.UnicodeNormalization.Normalize(chunk, form);
+            while (j < Text.Length && Unicode.UnicodeNormalization.IsContinuation(ScalarAt(Text, j))) j += ScalarLen(Text, j);
+            bool stable = true;
+            for (int k = i; k < j; k++) if (!Unicode.UnicodeNormalization.IsStable(Text[k], form)) { stable = false; break; }
+            if (stable)
+            {
+                sb.Append(Text, i, j - i);
+                for (int k = i; k < j; k++) align.Add(_align[k]);
+                i = j;
+                continue;
+            }
+            var norm = Unicode.UnicodeNormalization.Normalize(Text.Substring(i, j - i), form);
             inStarts.Clear();
             for (int k = i; k < j; k += ScalarLen(Text, k)) inStarts.Add(k);
             int outIdx = 0;
@@ -176,15 +201,6 @@ internal sealed class NormalizedString
         }
         Text = sb.ToString();
         _align = align.ToArray();
-    }
-
-    private static bool IsClusterContinuation(string s, int i)
-    {
-        int cp = ScalarAt(s, i);
-        if (cp is >= 0x1160 and <= 0x11FF) return true; // Hangul jamo vowels / trailing consonants
-        var cat = System.Globalization.CharUnicodeInfo.GetUnicodeCategory(cp);
-        return cat is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark
-            or System.Globalization.UnicodeCategory.EnclosingMark;
     }
 
     public static int ScalarLen(string s, int i) =>

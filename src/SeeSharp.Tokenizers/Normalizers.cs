@@ -98,7 +98,7 @@ internal sealed class ReplaceNormalizer(Pattern pattern, string content) : Norma
 /// <summary>Every UTF-8 byte becomes its GPT-2 printable char (the ByteLevel pre-tokenizer's mapping, without splitting).</summary>
 internal sealed class ByteLevelNormalizer : Normalizer
 {
-    public override void Normalize(NormalizedString s) => s.MapScalars(ByteLevel.EncodeScalar);
+    public override void Normalize(NormalizedString s) => ByteLevel.Encode(s);
 }
 
 internal sealed class NmtNormalizer : Normalizer

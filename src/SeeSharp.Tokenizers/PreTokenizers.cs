@@ -143,7 +143,7 @@ internal sealed class ByteLevelPreTokenizer : PreTokenizer
     {
         if (_addPrefixSpace && !s.Text.StartsWith(' ')) s.Prepend(" ");
         var parts = _regex is null ? [s] : s.Split(NormalizedString.PartsFromMatches(s.Length, _regex.Matches(s.Text)), SplitBehavior.Isolated);
-        foreach (var p in parts) p.MapScalars(ByteLevel.EncodeScalar);
+        foreach (var p in parts) ByteLevel.Encode(p);
         return parts;
     }
 }
@@ -211,6 +211,12 @@ internal static class ByteLevel
             t[b] = printable ? (char)b : (char)(256 + n++);
         }
         return t;
+    }
+
+    /// <summary>Maps every UTF-8 byte of the piece to its char (ASCII-only pieces take a copy-free path).</summary>
+    public static void Encode(NormalizedString s)
+    {
+        if (!s.TryMapAscii(ByteToChar)) s.MapScalars(EncodeScalar);
     }
 
     public static string EncodeScalar(int cp)

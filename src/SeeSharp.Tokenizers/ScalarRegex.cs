@@ -25,7 +25,7 @@ internal sealed class ScalarRegex
                 throw new TokenizerFormatException(file, jsonPath, "regex patterns containing characters outside the Basic Multilingual Plane are not supported");
         try
         {
-            _regex = new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(10));
+            _regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(10));
         }
         catch (ArgumentException e)
         {

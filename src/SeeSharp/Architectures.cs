@@ -20,6 +20,11 @@ internal static class Architectures
         new("idefics2", ["Idefics2ForConditionalGeneration"],
             (folder, options) => new Models.Idefics2.Idefics2VisionModel(folder, options),
             folder => new Models.Idefics2.Idefics2Processor(folder)),
+        // SmolVLM checkpoints publish model_type "idefics3"; newer transformers call the same config "smolvlm"
+        // (SmolVLMForConditionalGeneration), matched here by its architecture name and accepted by Idefics3Config.
+        new("idefics3", ["Idefics3ForConditionalGeneration", "SmolVLMForConditionalGeneration"],
+            (folder, options) => new Models.Idefics3.Idefics3VisionModel(folder, options),
+            folder => new Models.Idefics3.Idefics3Processor(folder)),
     ];
 
     /// <summary>The architecture of a checkpoint folder; a clear error names an unsupported one.</summary>

@@ -48,6 +48,7 @@ public abstract class Processor
             throw new InvalidOperationException($"{Folder}: no chat template (looked for chat_template.jinja, chat_template.json, processor_config.json and tokenizer_config.json)");
         var extra = new Dictionary<string, object?>();
         foreach (var (key, value) in Tokenizer.SpecialTokensMap) extra[key] = value;
+        extra["additional_special_tokens"] = Tokenizer.AdditionalSpecialTokens.Cast<object?>().ToList();
         return _template.Apply(chat.ToTemplateMessages(), addGenerationPrompt, extra);
     }
 

@@ -120,4 +120,27 @@ public class CliTests
         }
         finally { dir.Delete(true); }
     }
+
+    [Fact]
+    public async Task QuantizeWritesACheckpointThatRunsWithQuantizeFlagTokens()
+    {
+        var dir = Directory.CreateTempSubdirectory("seesharp-cli-");
+        try
+        {
+            var output = Path.Combine(dir.FullName, "int8");
+            var (code, stdout, stderr) = await Run("", "quantize", "--model", Tiny, "--out", output, "--quantize", "int8");
+            Assert.True(code == 0, stderr);
+            Assert.Equal(output, stdout.Trim());
+            string[] common = ["--image", Fixtures.Path("images", "astronaut.png"), "--max-new-tokens", "8", "--json", "Describe the picture."];
+            var saved = await Run("", ["run", "--model", output, .. common]);
+            var inPlace = await Run("", ["run", "--model", Tiny, "--quantize", "int8", .. common]);
+            Assert.True(saved.Code == 0 && inPlace.Code == 0, saved.Err + inPlace.Err);
+            using var a = JsonDocument.Parse(saved.Out.Trim().Split('\n')[^1]);
+            using var b = JsonDocument.Parse(inPlace.Out.Trim().Split('\n')[^1]);
+            Assert.Equal(b.RootElement.GetProperty("token_ids").GetRawText(), a.RootElement.GetProperty("token_ids").GetRawText());
+            var again = await Run("", "quantize", "--model", Tiny, "--out", output, "--quantize", "int8");
+            Assert.Equal(2, again.Code); // never overwrites
+        }
+        finally { dir.Delete(true); }
+    }
 }

@@ -186,6 +186,7 @@ public sealed class KernelTests
             (1, 257, 4, 2, 128, false), (0, 3, 2, 1, 4, false),
             // the blocked path (qLen >= 8, kvLen >= 32): several 64-query blocks, GQA, masks, odd head dims
             (9, 33, 4, 2, 8, true), (70, 70, 4, 2, 16, true), (130, 40, 2, 1, 72, false), (65, 257, 3, 3, 7, true),
+            (300, 40, 2, 1, 16, true),   // more than one 256-query block
         })
         {
             var q = Rand(r, qLen * nH * hd, 2f);
@@ -273,6 +274,25 @@ public sealed class KernelTests
         int count = 0;
         pool.For(10, _ => Interlocked.Increment(ref count));
         Assert.Equal(10, count);
+    }
+
+    [Fact]
+    public void WorkerPoolSurvivesManyBackToBackLoops()
+    {
+        // More threads than cores, thousands of tiny loops: every item runs exactly once per loop, and a
+        // loop never returns before its items are done.
+        var pool = new WorkerPool(4);
+        var hits = new int[13];
+        for (int round = 1; round <= 3000; round++)
+        {
+            int n = 2 + round % 12;
+            pool.For(n, i => Interlocked.Increment(ref hits[i]));
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(1, hits[i]);
+                hits[i] = 0;
+            }
+        }
     }
 
     [Fact]

@@ -50,6 +50,11 @@ public sealed unsafe class StorageTests
         Assert.Throws<ArgumentException>(() => Tensor.Allocate(DType.F32, long.MaxValue, 4));
         Assert.Throws<InvalidOperationException>(() => t.AsSpan<double>());
         Assert.Throws<ArgumentException>(() => Tensor.FromArray(new ushort[] { 1 }, 1)); // F16 or BF16? ambiguous
+        var row1 = t.Select(1);                                         // [2, 3] -> row 1 = [4, 5, 6], a view
+        Assert.Equal([3L], row1.Shape);
+        Assert.Equal([4f, 5f, 6f], row1.ToFloatArray());
+        Assert.True(row1.Pointer == t.Pointer + 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => t.Select(2));
         var r = t.Reshape(3, 2);
         Assert.True(r.Pointer == t.Pointer);
         Assert.Throws<ArgumentException>(() => t.Reshape(4));

@@ -10,6 +10,9 @@ namespace SeeSharp.Templates.Tests;
 /// </summary>
 public sealed class Jinja2ProbeTests
 {
+    // make_jinja2_probes.py renders strftime_now at 2025-07-10 12:00 (local time = UTC).
+    private static readonly FixedClock s_clock = new(new DateTimeOffset(2025, 7, 10, 12, 0, 0, TimeSpan.Zero));
+
     private static readonly Lazy<JsonDocument> s_doc = new(() =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Data", "jinja2-probes.json"))));
 
@@ -29,11 +32,11 @@ public sealed class Jinja2ProbeTests
         string source = c.GetProperty("template").GetString()!;
         if (c.TryGetProperty("expected", out var expected))
         {
-            Assert.Equal(expected.GetString(), ChatTemplate.Parse(source).Render(context));
+            Assert.Equal(expected.GetString(), ChatTemplate.Parse(source, clock: s_clock).Render(context));
         }
         else
         {
-            var ex = Assert.ThrowsAny<TemplateException>(() => ChatTemplate.Parse(source).Render(context));
+            var ex = Assert.ThrowsAny<TemplateException>(() => ChatTemplate.Parse(source, clock: s_clock).Render(context));
             Assert.Equal(c.GetProperty("expected_error").GetString(), $"{ex.ErrorType}: {ex.Reason}");
         }
     }

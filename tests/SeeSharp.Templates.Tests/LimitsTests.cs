@@ -49,6 +49,14 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public void RecursiveLoopOverCyclicDataHitsCallDepth()
+    {
+        // A namespace can hold itself; loop(...) over it would never end.
+        var ex = Fails("{% set ns = namespace(name='x') %}{% set ns.kids = [ns] %}{% for n in [ns] recursive %}{{ loop(n.kids) }}{% endfor %}");
+        Assert.Equal(nameof(TemplateLimits.MaxCallDepth), ex.Limit);
+    }
+
+    [Fact]
     public void CallerRecursionHitsCallDepth()
     {
         var ex = Fails("{% macro m() %}{{ caller() }}{% endmacro %}{% macro g() %}{% call m() %}{{ g() }}{% endcall %}{% endmacro %}{{ g() }}");
@@ -108,6 +116,21 @@ public sealed class LimitsTests
         object? v = "leaf";
         for (int i = 0; i < 1000; i++) v = new List<object?> { v };
         Assert.Throws<ArgumentException>(() => ChatTemplate.Parse("{{ x }}").Render(new Dictionary<string, object?> { ["x"] = v }));
+    }
+
+    [Theory]
+    [InlineData("{{ ns.t }}")]
+    [InlineData("{{ ns.t | tojson }}")]
+    [InlineData("{{ ns.t == ns.t }}")]
+    [InlineData("{{ ns.t < ns.t }}")]
+    [InlineData("{{ [ns.t] | unique | list | length }}")]
+    [InlineData("{{ ns.t in [ns.t] }}")]
+    public void DeeplyNestedBuiltValuesHitALimitNotTheStack(string use)
+    {
+        // 50000 levels of ((...),) built in a loop: every recursive walk over values must stop at a depth bound.
+        var limits = TemplateLimits.Default with { MaxIterations = 10_000_000 };
+        var ex = Fails("{% set ns = namespace(t=1) %}{% for i in range(50000) %}{% set ns.t = (ns.t,) %}{% endfor %}" + use, limits);
+        Assert.Equal(nameof(TemplateLimits.MaxValueDepth), ex.Limit);
     }
 
     [Fact]

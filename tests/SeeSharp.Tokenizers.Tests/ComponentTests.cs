@@ -248,6 +248,9 @@ public class ComponentTests
         Assert.Equal("éa\uFFFD", Dec("""{"type":"ByteFallback"}""", "<0xC3>", "<0xA9>", "a", "<0xC3>"));
         Assert.Equal("ab ", Dec("""{"type":"Sequence","decoders":[{"type":"Fuse"},{"type":"Strip","content":" ","start":2,"stop":0}]}""", "  ", "ab "));
         Assert.Equal("hello world", Dec("""{"type":"WordPiece","prefix":"##","cleanup":true}""", "hel", "##lo", "world"));
+        // cleanup runs per token (Rust): " do not" inside one token becomes " don't", across tokens it stays
+        Assert.Equal("i don't.", Dec("""{"type":"WordPiece","prefix":"##","cleanup":true}""", "i", "do not", "."));
+        Assert.Equal("i do not.", Dec("""{"type":"WordPiece","prefix":"##","cleanup":true}""", "i", "do", "not", "."));
         Assert.Equal("Hello world", Dec("""{"type":"ByteLevel"}""", "Hello", "Ġworld"));
     }
 

@@ -39,3 +39,22 @@ public class PerformanceTests
         Assert.Equal(text, tok.Decode(ids, skipSpecialTokens: true, cleanUpTokenizationSpaces: false));
     }
 }
+
+/// <summary>Thread safety (property): encoding the fixture strings from many threads at once gives the golden ids.</summary>
+public class ConcurrencyTests
+{
+    [Fact]
+    public void ParallelEncode_GivesGoldenIds()
+    {
+        var tok = FixtureData.Tok("qwen3");
+        var cases = FixtureData.Cases("qwen3");
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, cases.Length * 8, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            var c = cases[i % cases.Length];
+            var ids = tok.Encode(c.GetProperty("text").GetString()!).Ids;
+            if (!ids.SequenceEqual(FixtureData.Ints(c.GetProperty("ids_add_special")))) failures.Add(c.GetProperty("id").GetString()!);
+        });
+        Assert.Empty(failures);
+    }
+}

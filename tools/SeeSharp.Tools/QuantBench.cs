@@ -102,9 +102,10 @@ internal static class QuantBench
         var ratios = new List<double>();
         for (int t = 0; t < trials; t++)
         {
-            double tr = Time(Read, tokens), tk = Time(Step, tokens);
+            double tr = Time(Read, tokens, out double trMed), tk = Time(Step, tokens, out double tkMed);
             ratios.Add(tr / tk);
-            Console.WriteLine($"  trial {t}: read {bytes / tr / 1e9:F1} GB/s ({1 / tr:F1} passes/s)  gemv-only decode {1 / tk:F2} tok/s ({bytes / tk / 1e9:F1} GB/s)  ratio {tr / tk:F2}");
+            Console.WriteLine($"  trial {t}: best of {tokens}: read {bytes / tr / 1e9:F1} GB/s  gemv-only decode {1 / tk:F2} tok/s ({bytes / tk / 1e9:F1} GB/s)  ratio {tr / tk:F2}" +
+                              $"  | median: read {bytes / trMed / 1e9:F1} GB/s, decode {1 / tkMed:F2} tok/s");
         }
         ratios.Sort();
         Console.WriteLine($"  median ratio {ratios[ratios.Count / 2]:F2}");
@@ -112,16 +113,20 @@ internal static class QuantBench
     }
 
     // best time per call over reps calls
-    private static double Time(Action f, int reps)
+    private static double Time(Action f, int reps) => Time(f, reps, out _);
+
+    private static double Time(Action f, int reps, out double median)
     {
-        double best = double.MaxValue;
+        var times = new double[reps];
         for (int i = 0; i < reps; i++)
         {
             long t0 = Stopwatch.GetTimestamp();
             f();
-            best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            times[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         }
-        return best;
+        Array.Sort(times);
+        median = times[reps / 2];
+        return times[0];
     }
 
     private static long s_sink;

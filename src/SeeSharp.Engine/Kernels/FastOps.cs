@@ -304,10 +304,10 @@ internal static unsafe class FastOps
         }
     }
 
-    private const int BlockedMinQ = 8, BlockedMinKv = 32, BlockedQueries = 64;
+    private const int BlockedMinQ = 8, BlockedMinKv = 32, BlockedQueries = 256;
 
     /// <summary>
-    /// Attention for many queries as two matrix products per (head, block of 64 queries), through the Linear
+    /// Attention for many queries as two matrix products per (head, block of 256 queries), through the Linear
     /// kernels: S[nq, kvLen] = Q_h · K_hᵀ (K_h copied contiguous per kv head), scale, mask and softmax per row as
     /// in the per-row path, then O[nq, hd] = S · V_h (V_h copied transposed, [hd, kvLen]). The nested Linear calls
     /// run on the worker that owns the block.

@@ -43,6 +43,17 @@ internal static unsafe partial class Gemm
                 if (bias.IsEmpty) y.Slice(i * rows, rows).Clear(); else bias.CopyTo(y.Slice(i * rows, rows));
             return;
         }
+        // The packed copy of x lives in one array: split a (very) tall x into row blocks that fit one.
+        long maxRows = Math.Max(MR, (Array.MaxLength - 4096L) / k / MR * MR);
+        if (m > maxRows)
+        {
+            for (int i0 = 0; i0 < m; i0 += (int)maxRows)
+            {
+                int mi = (int)Math.Min(maxRows, m - i0);
+                Linear(x.Slice(i0 * k, mi * k), mi, w, bias, y.Slice(i0 * rows, mi * rows), path);
+            }
+            return;
+        }
         fixed (float* px = x)
         fixed (float* pb = bias)
         fixed (float* py = y)
@@ -93,7 +104,7 @@ internal static unsafe partial class Gemm
                 float* xsp = xs;
                 void Item(int it)
                 {
-                    float* sums = stackalloc float[4];
+                    float* sums = stackalloc float[8];
                     int g1 = Math.Min(groups, (it + 1) * groupsPerItem);
                     for (int g = it * groupsPerItem; g < g1; g++)
                     {
@@ -103,7 +114,27 @@ internal static unsafe partial class Gemm
                         byte* w1 = wp + (long)(r0 + Math.Min(1, valid - 1)) * k * esize;
                         byte* w2 = wp + (long)(r0 + Math.Min(2, valid - 1)) * k * esize;
                         byte* w3 = wp + (long)(r0 + Math.Min(3, valid - 1)) * k * esize;
-                        for (int i = 0; i < m; i++)
+                        int i0 = 0;
+                        if (Vector512.IsHardwareAccelerated)
+                        {
+                            // Two rows of x per pass over the 4 rows of W: half the W loads (and conversions).
+                            for (; i0 + 2 <= m; i0 += 2)
+                            {
+                                float* xa = x + (long)i0 * k;
+                                switch (dt)
+                                {
+                                    case DType.F32: Dot4x2F32(xa, xa + k, (float*)w0, (float*)w1, (float*)w2, (float*)w3, k, sums); break;
+                                    case DType.BF16: Dot4x2Half16<BF16Bits>(xa, xa + k, xsp + (long)i0 * 2 * half, xsp + (long)(i0 + 1) * 2 * half, (ushort*)w0, (ushort*)w1, (ushort*)w2, (ushort*)w3, k, sums); break;
+                                    default: Dot4x2Half16<F16Bits>(xa, xa + k, xsp + (long)i0 * 2 * half, xsp + (long)(i0 + 1) * 2 * half, (ushort*)w0, (ushort*)w1, (ushort*)w2, (ushort*)w3, k, sums); break;
+                                }
+                                for (int ii = 0; ii < 2; ii++)
+                                {
+                                    float* yi = y + (long)(i0 + ii) * rows + r0;
+                                    for (int r = 0; r < valid; r++) yi[r] = bias is null ? sums[ii * 4 + r] : sums[ii * 4 + r] + bias[r0 + r];
+                                }
+                            }
+                        }
+                        for (int i = i0; i < m; i++)
                         {
                             float* xi = x + (long)i * k;
                             switch (dt)
@@ -143,6 +174,79 @@ internal static unsafe partial class Gemm
         Sse.Prefetch1(n + rowBytes);
         Sse.Prefetch1(n + 2 * rowBytes);
         Sse.Prefetch1(n + 3 * rowBytes);
+    }
+
+    /// <summary>sums[ii * 4 + r] = W_r · x_ii for 4 fp32 rows of W and 2 rows of x (Vector512 only; 8 accumulators).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Dot4x2F32(float* xa, float* xb, float* w0, float* w1, float* w2, float* w3, int k, float* sums)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        int c = 0;
+        for (; c <= k - Vector512<float>.Count; c += Vector512<float>.Count)
+        {
+            if (Sse.IsSupported && Prefetch) PrefetchNextGroup((byte*)(w0 + c), (long)k * 4);
+            var xv = Vector512.Load(xa + c);
+            var yv = Vector512.Load(xb + c);
+            var v0 = Vector512.Load(w0 + c); var v1 = Vector512.Load(w1 + c);
+            var v2 = Vector512.Load(w2 + c); var v3 = Vector512.Load(w3 + c);
+            a0 = Vector512.FusedMultiplyAdd(v0, xv, a0); b0 = Vector512.FusedMultiplyAdd(v0, yv, b0);
+            a1 = Vector512.FusedMultiplyAdd(v1, xv, a1); b1 = Vector512.FusedMultiplyAdd(v1, yv, b1);
+            a2 = Vector512.FusedMultiplyAdd(v2, xv, a2); b2 = Vector512.FusedMultiplyAdd(v2, yv, b2);
+            a3 = Vector512.FusedMultiplyAdd(v3, xv, a3); b3 = Vector512.FusedMultiplyAdd(v3, yv, b3);
+        }
+        float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
+        float t0 = Vector512.Sum(b0), t1 = Vector512.Sum(b1), t2 = Vector512.Sum(b2), t3 = Vector512.Sum(b3);
+        for (; c < k; c++)
+        {
+            float xv = xa[c], yv = xb[c];
+            s0 += w0[c] * xv; s1 += w1[c] * xv; s2 += w2[c] * xv; s3 += w3[c] * xv;
+            t0 += w0[c] * yv; t1 += w1[c] * yv; t2 += w2[c] * yv; t3 += w3[c] * yv;
+        }
+        sums[0] = s0; sums[1] = s1; sums[2] = s2; sums[3] = s3;
+        sums[4] = t0; sums[5] = t1; sums[6] = t2; sums[7] = t3;
+    }
+
+    /// <summary>sums[ii * 4 + r] = W_r · x_ii for 4 BF16/F16 rows of W and 2 rows of x (Vector512 only):
+    /// each W vector is widened once and used for both rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Dot4x2Half16<T>(float* xa, float* xb, float* xsa, float* xsb, ushort* w0, ushort* w1, ushort* w2, ushort* w3, int k, float* sums)
+        where T : struct, IHalf16
+    {
+        int half = k / 2;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        int j = 0;
+        for (; j <= half - Vector512<uint>.Count; j += Vector512<uint>.Count)
+        {
+            if (Sse.IsSupported && Prefetch) PrefetchNextGroup((byte*)(w0 + 2 * j), (long)k * 2);
+            var ea = Vector512.Load(xsa + j); var oa = Vector512.Load(xsa + half + j);
+            var eb = Vector512.Load(xsb + j); var ob = Vector512.Load(xsb + half + j);
+            var v = Vector512.Load((uint*)(w0 + 2 * j));
+            var lo = T.Lo(v); var hi = T.Hi(v);
+            a0 = Vector512.FusedMultiplyAdd(lo, ea, Vector512.FusedMultiplyAdd(hi, oa, a0));
+            b0 = Vector512.FusedMultiplyAdd(lo, eb, Vector512.FusedMultiplyAdd(hi, ob, b0));
+            v = Vector512.Load((uint*)(w1 + 2 * j)); lo = T.Lo(v); hi = T.Hi(v);
+            a1 = Vector512.FusedMultiplyAdd(lo, ea, Vector512.FusedMultiplyAdd(hi, oa, a1));
+            b1 = Vector512.FusedMultiplyAdd(lo, eb, Vector512.FusedMultiplyAdd(hi, ob, b1));
+            v = Vector512.Load((uint*)(w2 + 2 * j)); lo = T.Lo(v); hi = T.Hi(v);
+            a2 = Vector512.FusedMultiplyAdd(lo, ea, Vector512.FusedMultiplyAdd(hi, oa, a2));
+            b2 = Vector512.FusedMultiplyAdd(lo, eb, Vector512.FusedMultiplyAdd(hi, ob, b2));
+            v = Vector512.Load((uint*)(w3 + 2 * j)); lo = T.Lo(v); hi = T.Hi(v);
+            a3 = Vector512.FusedMultiplyAdd(lo, ea, Vector512.FusedMultiplyAdd(hi, oa, a3));
+            b3 = Vector512.FusedMultiplyAdd(lo, eb, Vector512.FusedMultiplyAdd(hi, ob, b3));
+        }
+        float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
+        float t0 = Vector512.Sum(b0), t1 = Vector512.Sum(b1), t2 = Vector512.Sum(b2), t3 = Vector512.Sum(b3);
+        for (int c = 2 * j; c < k; c++)
+        {
+            float xv = xa[c], yv = xb[c];
+            float f0 = T.ToSingle(w0[c]), f1 = T.ToSingle(w1[c]), f2 = T.ToSingle(w2[c]), f3 = T.ToSingle(w3[c]);
+            s0 += f0 * xv; s1 += f1 * xv; s2 += f2 * xv; s3 += f3 * xv;
+            t0 += f0 * yv; t1 += f1 * yv; t2 += f2 * yv; t3 += f3 * yv;
+        }
+        sums[0] = s0; sums[1] = s1; sums[2] = s2; sums[3] = s3;
+        sums[4] = t0; sums[5] = t1; sums[6] = t2; sums[7] = t3;
     }
 
     /// <summary>sums[r] = W_r · x for 4 fp32 rows of length k.</summary>

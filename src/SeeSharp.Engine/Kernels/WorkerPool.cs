@@ -2,7 +2,9 @@ namespace SeeSharp.Engine.Kernels;
 
 /// <summary>
 /// A fixed set of worker threads that run <see cref="For"/> loops with little overhead per call: the caller
-/// takes part, idle workers spin briefly before they sleep, and items are handed out by an atomic counter.
+/// takes part, idle workers spin briefly before they sleep, and items are claimed one at a time from a shared
+/// ticket (generation and next index in one 64-bit word). A call waits only for items that were claimed, never
+/// for a worker that has not woken up yet, so a descheduled worker cannot stall a loop on a busy machine.
 /// A <see cref="For"/> issued from inside a loop body, or while another thread's loop runs, runs inline.
 /// </summary>
 public sealed class WorkerPool
@@ -12,21 +14,25 @@ public sealed class WorkerPool
 
     [ThreadStatic] private static bool t_inside;
 
+    /// <summary>One loop: its body, size, finished items and first error.</summary>
+    private sealed class Job(long generation, int count, Action<int> body)
+    {
+        public readonly long Generation = generation;
+        public readonly int Count = count;
+        public readonly Action<int> Body = body;
+        public int Done;
+        public Exception? Error;
+    }
+
     private readonly Thread[] _workers;
     private readonly object _sleepLock = new();
     private readonly object _callLock = new();
     private int _sleepers;
-    private int _generation;
+    private long _ticket;          // (generation << 32) | next item index
+    private Job? _job;
     private volatile bool _stop;
 
-    // The running loop.
-    private Action<int>? _body;
-    private int _count;
-    private int _next;
-    private int _active;
-    private Exception? _error;
-
-    /// <summary>Spin iterations of an idle worker before it sleeps (~tens of microseconds).</summary>
+    /// <summary>Spin iterations of an idle worker before it sleeps (on the order of a millisecond).</summary>
     private const int SpinBeforeSleep = 5_000;
 
     /// <summary>Creates a pool of <paramref name="threads"/> (the caller counts as one, so threads - 1 workers are started).</summary>
@@ -73,7 +79,7 @@ public sealed class WorkerPool
     public int Threads { get; }
 
     /// <summary>Runs <paramref name="body"/>(i) for every i in [0, count) over the workers and the caller;
-    /// returns when all are done. The first exception thrown by a body is rethrown.</summary>
+    /// returns when all are done. The first exception thrown by a body is rethrown (the other items still run).</summary>
     public void For(int count, Action<int> body)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -85,21 +91,26 @@ public sealed class WorkerPool
         }
         try
         {
-            _body = body;
-            _count = count;
-            _next = 0;
-            _error = null;
-            Volatile.Write(ref _active, _workers.Length);
-            Interlocked.Increment(ref _generation);
+            long generation = (Volatile.Read(ref _ticket) >> 32) + 1;
+            var job = new Job(generation, count, body);
+            Volatile.Write(ref _job, job);
+            Interlocked.Exchange(ref _ticket, generation << 32);   // publish (full fence)
             if (Volatile.Read(ref _sleepers) > 0)
             {
                 lock (_sleepLock) Monitor.PulseAll(_sleepLock);
             }
-            RunItems();
+            t_inside = true;
+            try
+            {
+                Work(job);
+            }
+            finally
+            {
+                t_inside = false;
+            }
             var spinner = new SpinWait();
-            while (Volatile.Read(ref _active) != 0) spinner.SpinOnce(sleep1Threshold: -1);
-            _body = null;
-            if (_error is { } e) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
+            while (Volatile.Read(ref job.Done) != count) spinner.SpinOnce(sleep1Threshold: -1);
+            if (job.Error is { } e) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
         }
         finally
         {
@@ -121,41 +132,36 @@ public sealed class WorkerPool
         }
     }
 
-    private void RunItems()
+    /// <summary>Claims and runs items of <paramref name="job"/> until none are left (or a newer loop started).</summary>
+    private void Work(Job job)
     {
-        var body = _body!;
-        int count = _count;
-        t_inside = true;
-        try
+        while (true)
         {
-            while (true)
+            long t = Volatile.Read(ref _ticket);
+            if (t >> 32 != job.Generation) return;
+            int i = (int)(t & 0xFFFF_FFFF);
+            if (i >= job.Count) return;
+            if (Interlocked.CompareExchange(ref _ticket, t + 1, t) != t) continue;
+            try
             {
-                int i = Interlocked.Increment(ref _next) - 1;
-                if (i >= count) break;
-                try
-                {
-                    body(i);
-                }
-                catch (Exception e)
-                {
-                    Interlocked.CompareExchange(ref _error, e, null);
-                    Volatile.Write(ref _next, count);   // stop handing out items
-                }
+                job.Body(i);
             }
-        }
-        finally
-        {
-            t_inside = false;
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref job.Error, e, null);
+            }
+            Interlocked.Increment(ref job.Done);
         }
     }
 
     private void WorkerLoop()
     {
-        int seen = 0;
+        t_inside = true;   // loops started from a body on a worker run inline
+        long seen = 0;
         while (true)
         {
             int spins = 0;
-            while (Volatile.Read(ref _generation) == seen && !_stop)
+            while (Volatile.Read(ref _ticket) >> 32 == seen && !_stop)
             {
                 if (++spins < SpinBeforeSleep)
                 {
@@ -165,14 +171,15 @@ public sealed class WorkerPool
                 lock (_sleepLock)
                 {
                     Interlocked.Increment(ref _sleepers);
-                    while (Volatile.Read(ref _generation) == seen && !_stop) Monitor.Wait(_sleepLock);
+                    while (Volatile.Read(ref _ticket) >> 32 == seen && !_stop) Monitor.Wait(_sleepLock);
                     Interlocked.Decrement(ref _sleepers);
                 }
             }
             if (_stop) return;
-            seen = Volatile.Read(ref _generation);
-            RunItems();
-            Interlocked.Decrement(ref _active);
+            seen = Volatile.Read(ref _ticket) >> 32;
+            var job = Volatile.Read(ref _job);
+            // A job object newer than the ticket we read: its generation is seen on the next pass.
+            if (job is not null && job.Generation == seen) Work(job);
         }
     }
 

@@ -18,6 +18,29 @@ internal static partial class UnicodeNormalization
         public static readonly Dictionary<int, byte> Ccc = BuildCcc();
         public static readonly Dictionary<int, (int Start, int NfdLen, int NfkdLen)> Decomp = BuildDecomp();
         public static readonly Dictionary<long, int> Compose = BuildPairs();
+        public static readonly HashSet<int> Seconds = BuildSeconds();
+        // starters (ccc 0) whose NFD or NFKD begins with a non-starter, e.g. U+0F81 -> U+0F71 U+0F80
+        public static readonly HashSet<int> NonStarterDecomp = BuildNonStarterDecomp();
+        public static readonly Lazy<bool[]> StableC = new(() => BuildStable(NormalizationForm.FormC));
+        public static readonly Lazy<bool[]> StableD = new(() => BuildStable(NormalizationForm.FormD));
+        public static readonly Lazy<bool[]> StableKC = new(() => BuildStable(NormalizationForm.FormKC));
+        public static readonly Lazy<bool[]> StableKD = new(() => BuildStable(NormalizationForm.FormKD));
+    }
+
+    private static HashSet<int> BuildNonStarterDecomp()
+    {
+        var h = new HashSet<int>();
+        foreach (var (cp, d) in Tables.Decomp)
+            if ((d.NfdLen > 0 && CombiningClass(s_decomp[d.Start]) != 0) || (d.NfkdLen > 0 && CombiningClass(s_decomp[d.Start + d.NfdLen]) != 0))
+                h.Add(cp);
+        return h;
+    }
+
+    private static HashSet<int> BuildSeconds()
+    {
+        var h = new HashSet<int>();
+        for (int i = 1; i < s_pairs.Length; i += 3) h.Add(s_pairs[i]);
+        return h;
     }
 
     private static Dictionary<int, byte> BuildCcc()
@@ -47,6 +70,48 @@ internal static partial class UnicodeNormalization
     }
 
     public static int CombiningClass(int cp) => Tables.Ccc.TryGetValue(cp, out var c) ? c : 0;
+
+    /// <summary>
+    /// True when <paramref name="cp"/> may change together with the scalar before it: a non-starter, or the second
+    /// scalar of a canonical composition (incl. Hangul medial vowels and final consonants). Text can be normalized
+    /// piece by piece between scalars for which this is false.
+    /// </summary>
+    public static bool IsContinuation(int cp) =>
+        CombiningClass(cp) != 0 || cp is >= VBase and < VBase + VCount or > TBase and < TBase + TCount || Tables.Seconds.Contains(cp)
+        || Tables.NonStarterDecomp.Contains(cp);
+
+    /// <summary>Quick check: a BMP char that every normalization form leaves alone when its neighbours are also stable.</summary>
+    public static bool IsStable(char c, NormalizationForm form) => form switch
+    {
+        NormalizationForm.FormC => Tables.StableC.Value[c],
+        NormalizationForm.FormD => Tables.StableD.Value[c],
+        NormalizationForm.FormKC => Tables.StableKC.Value[c],
+        _ => Tables.StableKD.Value[c],
+    };
+
+    private static bool[] BuildStable(NormalizationForm form)
+    {
+        bool compat = form is NormalizationForm.FormKC or NormalizationForm.FormKD;
+        bool compose = form is NormalizationForm.FormC or NormalizationForm.FormKC;
+        var composites = new HashSet<int>();
+        for (int i = 2; i < s_pairs.Length; i += 3) composites.Add(s_pairs[i]);
+        var t = new bool[0x10000];
+        for (int c = 0; c < 0x10000; c++)
+        {
+            if (c is >= 0xD800 and <= 0xDFFF) continue; // surrogates: always the slow path
+            if (IsContinuation(c)) continue;
+            if (c is >= SBase and < SBase + SCount) { t[c] = compose; continue; }
+            if (Tables.Decomp.TryGetValue(c, out var d))
+            {
+                bool canon = d.NfdLen != 1 || s_decomp[d.Start] != c;
+                bool compatDiffers = d.NfkdLen != d.NfdLen || !s_decomp.AsSpan(d.Start, d.NfdLen).SequenceEqual(s_decomp.AsSpan(d.Start + d.NfdLen, d.NfkdLen));
+                if (compat && compatDiffers) continue;
+                if (canon && !(compose && composites.Contains(c))) continue;
+            }
+            t[c] = true;
+        }
+        return t;
+    }
 
     public static string Normalize(string s, NormalizationForm form)
     {

@@ -84,8 +84,9 @@ public sealed record GenerationConfig
     public GenerationSettings Resolve(GenerationOptions? options, int promptLength)
     {
         options ??= new GenerationOptions();
+        // From max_length, transformers still generates one token when the prompt already reaches it (with a warning).
         int maxNew = options.MaxNewTokens
-            ?? (options.MaxLength is int ml ? ml - promptLength : MaxNewTokens ?? MaxLength - promptLength);
+            ?? (options.MaxLength is int ml ? Math.Max(1, ml - promptLength) : MaxNewTokens ?? Math.Max(1, MaxLength - promptLength));
         int minNew = options.MinNewTokens ?? MinNewTokens ?? Math.Max(0, MinLength - promptLength);
         var settings = new GenerationSettings
         {

@@ -1,11 +1,12 @@
 using SeeSharp.Engine;
 using SeeSharp.Engine.Kernels;
+using SeeSharp.Engine.Quant;
 
 namespace SeeSharp.Nn;
 
 /// <summary>
-/// A linear layer y = x·Wᵀ (+ b), W[out_features, in_features] as in <c>torch.nn.Linear</c>. Dense weights today;
-/// quantized (int8 / int4) weights will be further subclasses behind the same <see cref="Forward"/>.
+/// A linear layer y = x·Wᵀ (+ b), W[out_features, in_features] as in <c>torch.nn.Linear</c>: dense weights
+/// (<see cref="DenseLinear"/>) or int8 / int4 blocks (<see cref="QuantizedLinear"/>) behind the same <see cref="Forward"/>.
 /// </summary>
 public abstract class Linear
 {
@@ -45,8 +46,22 @@ public abstract class Linear
     /// </summary>
     public static Linear Load(WeightSource ws, int inFeatures, int outFeatures, bool bias)
     {
-        var weight = ws.Get("weight", outFeatures, inFeatures);
         var b = bias ? ws.GetFloats("bias", outFeatures) : null;
+        var q = ws.Quantization;
+        if (q is not null && q.Applies(ws.Prefix))
+        {
+            if (q.Stored is QuantConfig stored && ws.Contains("qweight"))
+            {
+                // A checkpoint written by `seesharp quantize`: wrap the memory-mapped blocks, no re-quantization.
+                var matrix = QuantizedMatrix.FromTensors(n => ws.GetRaw(n[(ws.Prefix.Length + 1)..]), ws.Prefix, stored);
+                if (matrix.Rows != outFeatures || matrix.Cols != inFeatures)
+                    throw new InvalidDataException($"{ws.Prefix}: quantized weight is [{matrix.Rows}, {matrix.Cols}], expected [{outFeatures}, {inFeatures}]");
+                return new QuantizedLinear(matrix, b, ws.Prefix);
+            }
+            if (q.AtLoad is QuantConfig atLoad)
+                return new QuantizedLinear(QuantizedMatrix.Quantize(ws.Get("weight", outFeatures, inFeatures), atLoad), b, ws.Prefix);
+        }
+        var weight = ws.Get("weight", outFeatures, inFeatures);
         return new DenseLinear(new WeightMatrix(weight), b, ws.Prefix);
     }
 }
@@ -73,3 +88,30 @@ public sealed class DenseLinear : Linear
     protected override void ForwardCore(ReadOnlySpan<float> x, int m, Span<float> y) =>
         Ops.Linear(x, m, Weight, _bias is null ? ReadOnlySpan<float>.Empty : _bias, y);
 }
+
+/// <summary>
+/// A <see cref="Linear"/> over an int8 / int4 <see cref="QuantizedMatrix"/>, computed by <see cref="QuantOps.Linear"/>
+/// (activations quantized on the fly per block, integer dot products).
+/// </summary>
+public sealed class QuantizedLinear : Linear
+{
+    private readonly float[]? _bias;
+
+    /// <summary>Wraps <paramref name="weight"/> [out, in] and an optional fp32 bias [out].</summary>
+    public QuantizedLinear(QuantizedMatrix weight, float[]? bias, string name = "linear")
+        : base(weight.Cols, weight.Rows, name)
+    {
+        if (bias is not null && bias.Length != weight.Rows)
+            throw new ArgumentException($"{name}: bias has {bias.Length} elements, weight has {weight.Rows} rows");
+        Weight = weight;
+        _bias = bias;
+    }
+
+    /// <summary>The quantized weight.</summary>
+    public QuantizedMatrix Weight { get; }
+
+    /// <inheritdoc/>
+    protected override void ForwardCore(ReadOnlySpan<float> x, int m, Span<float> y) =>
+        QuantOps.Linear(x, m, Weight, _bias is null ? ReadOnlySpan<float>.Empty : _bias, y);
+}
+

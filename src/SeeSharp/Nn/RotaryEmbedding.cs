@@ -27,6 +27,18 @@ public sealed class RotaryEmbedding
         }
     }
 
+    /// <summary>
+    /// Rotary tables over precomputed fp32 inverse frequencies [headDim / 2] (the scaled rope variants: transformers'
+    /// ROPE_INIT_FUNCTIONS change only inv_freq when their attention factor is 1).
+    /// </summary>
+    public RotaryEmbedding(float[] inverseFrequencies)
+    {
+        ArgumentNullException.ThrowIfNull(inverseFrequencies);
+        if (inverseFrequencies.Length == 0) throw new ArgumentException("rotary: no inverse frequencies", nameof(inverseFrequencies));
+        HeadDim = inverseFrequencies.Length * 2;
+        _invFreq = (float[])inverseFrequencies.Clone();
+    }
+
     /// <summary>Size of one head.</summary>
     public int HeadDim { get; }
 

@@ -15,22 +15,26 @@ public sealed class WeightSource
     private readonly Shared _shared;
     private readonly string _prefix;
 
-    private sealed class Shared(SafetensorsCheckpoint checkpoint, string description)
+    private sealed class Shared(SafetensorsCheckpoint checkpoint, string description, QuantizationPolicy? quantization)
     {
         public readonly SafetensorsCheckpoint Checkpoint = checkpoint;
         public readonly string Description = description;
+        public readonly QuantizationPolicy? Quantization = quantization;
         public readonly HashSet<string> Used = new(StringComparer.Ordinal);
         public readonly List<string> Missing = [];
         public readonly object Gate = new();
     }
 
     /// <summary>A root source over <paramref name="checkpoint"/>; <paramref name="description"/> (e.g. the folder) names it in errors.</summary>
-    public WeightSource(SafetensorsCheckpoint checkpoint, string description)
+    public WeightSource(SafetensorsCheckpoint checkpoint, string description, QuantizationPolicy? quantization = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        _shared = new Shared(checkpoint, description);
+        _shared = new Shared(checkpoint, description, quantization);
         _prefix = "";
     }
+
+    /// <summary>How linear layers are quantized (at load, or as stored), or null for dense weights as stored.</summary>
+    public QuantizationPolicy? Quantization => _shared.Quantization;
 
     private WeightSource(Shared shared, string prefix)
     {
@@ -81,6 +85,19 @@ public sealed class WeightSource
                 $"{_shared.Description}: tensor '{full}' has dtype {tensor.DType}, expected F32, F16 or BF16");
         lock (_shared.Gate) _shared.Used.Add(full);
         return tensor;
+    }
+
+    /// <summary>
+    /// The tensor <paramref name="name"/> in this scope with any dtype and shape (quantized blocks, their scales and
+    /// shapes, which their own loader validates). Records the use; a missing tensor is an error naming it.
+    /// </summary>
+    public Tensor GetRaw(string name)
+    {
+        var full = Qualify(name);
+        if (!_shared.Checkpoint.Contains(full))
+            throw new InvalidDataException($"{_shared.Description}: tensor '{full}' is missing");
+        lock (_shared.Gate) _shared.Used.Add(full);
+        return _shared.Checkpoint.Get(full);
     }
 
     /// <summary><see cref="Get"/> converted to a fresh fp32 array (for small vectors: norm weights, biases, latents).</summary>

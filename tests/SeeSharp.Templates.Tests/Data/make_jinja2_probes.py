@@ -19,6 +19,8 @@ def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
 env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
 env.filters["tojson"] = tojson
 env.globals["raise_exception"] = raise_exception
+# strftime_now on a fixed instant (the C# tests use the same: 2025-07-10 12:00, local time = UTC).
+env.globals["strftime_now"] = lambda fmt: __import__("datetime").datetime(2025, 7, 10, 12, 0, 0).strftime(fmt)
 
 MSGS = [
     {"role": "system", "content": "Be brief."},
@@ -48,6 +50,7 @@ PROBES = {
     "str_methods3": "{{ 'x'.center(5, '*') }}|{{ 'ab'.center(5) }}|{{ 'ab'.ljust(4, '.') }}|{{ 'ab'.rjust(4) }}|{{ '42'.zfill(5) }}|{{ '-42'.zfill(5) }}",
     "str_methods4": "{{ 'a-b-c'.partition('-') }}|{{ 'a-b-c'.rpartition('-') }}|{{ 'abc'.partition('x') }}",
     "str_methods5": "{{ 'Hello World'.swapcase() }}|{{ 'hello world'.title() }}|{{ \"they're bill's 1st\".title() }}|{{ 'ÉCOLE'.lower() }}|{{ 'straße'.upper() }}",
+    "final_sigma": "{{ 'ΟΔΟΣ ΣΑΣ Σ ΑΣ.'.lower() }}|{{ 'ΟΔΟΣ' | lower }}|{{ 'ΟΔΟΣ' | capitalize }}|{{ 'ΟΔΟΣ'.title() }}",
     "str_methods6": "{{ 'abc'.startswith(('x', 'a')) }}|{{ 'abc'.endswith(('c',)) }}|{{ 'abc'.startswith('b', 1) }}|{{ 'abc'.removeprefix('a') }}|{{ 'abc'.removesuffix('c') }}",
     "str_methods7": "{{ '123'.isdigit() }}{{ 'abc'.isalpha() }}{{ ' \\t'.isspace() }}{{ 'Abc'.islower() }}{{ 'ABC'.isupper() }}{{ 'a1'.isalnum() }}{{ ''.isdigit() }}{{ 'Ab Cd'.istitle() }}",
     "str_methods8": "{{ 'a\\nb\\r\\nc'.splitlines() }}|{{ 'a\\nb\\n'.splitlines(true) }}|{{ 'x'.join(['a', 'b', 'c']) }}|{{ 'aaa'.replace('a', 'b', 2) }}|{{ 'ab'.replace('', '-') }}",
@@ -124,6 +127,15 @@ PROBES = {
     "ws_plus_trim": "{% if true +%}\nA{% endif +%}\nB",
     "crlf": "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\nc\r\n",
     "dict_methods": "{{ {'a': 1}.keys() | list }}|{{ {'a': 1}.values() | list }}|{{ {'a': 1}.items() | list }}|{{ {'a': 1}.get('b') }}|{{ {'a': 1, 'b': 2}.copy() }}",
+    "recursive_loop": "{% for n in tree recursive %}{{ loop.depth }}{{ n.name }}{% if n.kids %}[{{ loop(n.kids) }}]{% endif %}{{ ',' if not loop.last }}{% endfor %}",
+    "recursive_loop_filter_else": "{% for n in tree if n.name != 'b' recursive %}{{ n.name }}{{ loop.depth0 }}({{ loop(n.kids or []) }}){% else %}-{% endfor %}",
+    "err_call_nonrecursive_loop": "{% for n in tree %}{{ loop(n.kids) }}{% endfor %}",
+    "cycler": "{% set c = cycler('a', 'b', 'c') %}{{ c.next() }}{{ c.next() }}{{ c.current }}{% set _ = c.reset() %}{{ c.next() }}{{ c.items }}",
+    "object_reprs": "{% set ns = namespace(a=1, b=[1]) %}{{ ns }}|{% macro m() %}{% endmacro %}{{ m }}|{% for x in [1, 2] %}{{ loop }}{% endfor %}",
+    "dict_views": "{{ d.items() }}|{{ d.keys() }}|{{ d.values() }}|{{ d.items() | length }}|{{ ('a', 1) in d.items() }}|{{ 'a' in d.keys() }}|{{ d.keys()[0] }}|{{ {}.items() }}|{% if {}.items() %}T{% else %}F{% endif %}|{{ d.items() is sequence }}|{{ d.items() | list }}",
+    "err_view_tojson": "{{ d.items() | tojson }}",
+    "generators": "{% if [] | select %}truthy{% endif %}|{{ [1, 2] | map('string') | first }}|{% set g = [1, 2] | select %}{{ g | list }}{{ g | list }}|{{ [3, 1] | reverse | list }}",
+    "err_generator_len": "{{ [1] | select | length }}",
     "dict_key_vs_method": "{{ {'items': 5}['items'] }}|{{ {'keys': 1}.keys() | list }}|{{ {'x': 1}['get'] is callable }}",
     "list_methods": "{{ [1, 2, 1].count(1) }}|{{ [1, 2].index(2) }}|{{ (1, 2).index(2) }}|{{ [1, 2].copy() }}",
     "range_forms": "{{ range(3) | list }}|{{ range(1, 7, 2) | list }}|{{ range(5, 0, -2) | list }}|{{ range(0) | list }}",
@@ -172,6 +184,171 @@ PROBES = {
     "err_mul_str_str": "{{ 'a' * 'b' }}",
 }
 
+
+HERMES_TOOLS = """{%- macro json_to_python_type(json_spec) %}
+{%- set basic_type_map = {
+    "string": "str",
+    "number": "float",
+    "integer": "int",
+    "boolean": "bool"
+} %}
+
+{%- if basic_type_map[json_spec.type] is defined %}
+    {{- basic_type_map[json_spec.type] }}
+{%- elif json_spec.type == "array" %}
+    {{- "list[" +  json_to_python_type(json_spec|items) + "]"}}
+{%- elif json_spec.type == "object" %}
+    {%- if json_spec.additionalProperties is defined %}
+        {{- "dict[str, " + json_to_python_type(json_spec.additionalProperties) + ']'}}
+    {%- else %}
+        {{- "dict" }}
+    {%- endif %}
+{%- elif json_spec.type is iterable %}
+    {{- "Union[" }}
+    {%- for t in json_spec.type %}
+      {{- json_to_python_type({"type": t}) }}
+      {%- if not loop.last %}
+        {{- "," }}
+    {%- endif %}
+    {%- endfor %}
+    {{- "]" }}
+{%- else %}
+    {{- "Any" }}
+{%- endif %}
+{%- endmacro %}
+
+
+{{- bos_token }}
+{{- '<|im_start|>system\\n' }}
+{{- "You are a function calling AI model. You are provided with function signatures within <tools></tools> XML tags. " }}
+{{- "You may call one or more functions to assist with the user query. Here are the available tools: <tools> " }}
+{%- for tool in tools %}
+    {%- if tool.function is defined %}
+        {%- set tool = tool.function %}
+    {%- endif %}
+    {{- '{"type": "function", "function": ' }}
+    {{- '{"name": "' + tool.name + '", ' }}
+    {{- '"description": "' + tool.name + '(' }}
+    {%- for param_name, param_fields in tool.parameters.properties|items %}
+        {{- param_name + ": " + json_to_python_type(param_fields) }}
+        {%- if not loop.last %}
+            {{- ", " }}
+        {%- endif %}
+    {%- endfor %}
+    {{- ")" }}
+    {%- if tool.return is defined %}
+        {{- " -> " + json_to_python_type(tool.return) }}
+    {%- endif %}
+    {{- " - " + tool.description + "\\n\\n" }}
+    {%- for param_name, param_fields in tool.parameters.properties|items %}
+        {%- if loop.first %}
+            {{- "    Args:\\n" }}
+        {%- endif %}
+        {{- "        " + param_name + "(" + json_to_python_type(param_fields) + "): " + param_fields.description|trim }}
+    {%- endfor %}
+    {%- if tool.return is defined and tool.return.description is defined %}
+        {{- "\\n    Returns:\\n        " + tool.return.description }}
+    {%- endif %}
+    {{- '"' }}
+    {{- ', "parameters": ' }}
+    {%- if tool.parameters.properties | length == 0 %}
+        {{- "{}" }}
+    {%- else %}
+        {{- tool.parameters|tojson }}
+    {%- endif %}
+    {{- "}" }}
+    {%- if not loop.last %}
+        {{- "\\n" }}
+    {%- endif %}
+{%- endfor %}
+{{- " </tools>" }}
+{%- for message in messages %}
+    {%- if message.role == "user" or message.role == "system" or (message.role == "assistant" and message.tool_calls is not defined) %}
+        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}
+    {%- elif message.role == "assistant" %}
+        {{- '<|im_start|>' + message.role }}
+    {%- for tool_call in message.tool_calls %}
+       {{- '\\n<tool_call>\\n' }}           {%- if tool_call.function is defined %}
+                {%- set tool_call = tool_call.function %}
+            {%- endif %}
+            {{- '{' }}
+            {{- '"name": "' }}
+            {{- tool_call.name }}
+            {{- '"' }}
+            {{- ', '}}
+            {%- if tool_call.arguments is defined %}
+                {{- '"arguments": ' }}
+                {%- if tool_call.arguments is string %}
+                    {{- tool_call.arguments }}
+                {%- else %}
+                    {{- tool_call.arguments|tojson }}
+                {%- endif %}
+            {%- endif %}
+            {{- '}' }}
+            {{- '\\n</tool_call>' }}
+    {%- endfor %}
+        {{- '<|im_end|>\\n' }}
+    {%- elif message.role == "tool" %}
+        {%- if loop.previtem and loop.previtem.role != "tool" %}
+            {{- '<|im_start|>tool\\n' }}
+        {%- endif %}
+        {{- '<tool_response>\\n' }}
+        {{- message.content }}
+        {%- if not loop.last %}
+            {{- '\\n</tool_response>\\n' }}
+        {%- else %}
+            {{- '\\n</tool_response>' }}
+        {%- endif %}
+        {%- if not loop.last and loop.nextitem.role != "tool" %}
+            {{- '<|im_end|>' }}
+        {%- elif loop.last %}
+            {{- '<|im_end|>' }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+{%- endif %}
+"""
+
+DATE_MATH = """{%- set today = strftime_now("%Y-%m-%d") %}
+{%- set default_system_message = "You are a helpful assistant. Today is " + today + "." %}
+{%- set yesterday_day = today.split('-')[2] | int - 1 %}
+{%- set yesterday_month = today.split('-')[1] | int %}
+{%- if yesterday_day == 0 %}{%- set yesterday_month = yesterday_month - 1 %}{%- endif %}
+{{- bos_token }}{{- '[SYSTEM_PROMPT]' + default_system_message + ' Yesterday was day ' ~ yesterday_day ~ ' of month ' ~ '%02d' % yesterday_month ~ ' (' ~ strftime_now('%A %B %-d' if false else '%A %B %d') ~ ').[/SYSTEM_PROMPT]' }}
+{%- for message in messages %}
+    {%- if message['content'] is string %}
+        {{- '[INST]' + message['content'] + '[/INST]' if message['role'] == 'user' else message['content'] + eos_token }}
+    {%- else %}
+        {%- for block in message['content'] %}
+            {%- if block['type'] == 'text' %}{{- block['text'] }}
+            {%- elif block['type'] in ['image', 'image_url'] %}{{- '[IMG]' }}
+            {%- else %}{{- raise_exception('Only text and image blocks are supported in message content!') }}
+            {%- endif %}
+        {%- endfor %}
+    {%- endif %}
+{%- endfor %}
+"""
+
+TOOLS_SCHEMA = [
+    {"type": "function", "function": {"name": "get_weather", "description": "Get the weather.", "parameters": {"type": "object", "properties": {
+        "city": {"type": "string", "description": " The city name "},
+        "days": {"type": "integer", "description": "Days ahead"},
+        "units": {"type": ["string", "integer"], "description": "Unit system"},
+        "tags": {"type": "array", "items": {"type": "string"}, "description": "Tags"},
+        "extra": {"type": "object", "additionalProperties": {"type": "number"}, "description": "Extra"}}, "required": ["city"]},
+        "return": {"type": "string", "description": "Forecast text"}}},
+    {"name": "noop", "description": "Does nothing.", "parameters": {"type": "object", "properties": {}}},
+]
+HERMES_CONVO = [
+    {"role": "system", "content": "sys"},
+    {"role": "user", "content": "Weather in Paris?"},
+    {"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}, {"name": "noop", "arguments": "{}"}]},
+    {"role": "tool", "content": "21C"},
+    {"role": "tool", "content": "ok"},
+    {"role": "assistant", "content": "It is 21C."},
+]
 
 LLAMA31 = """{{- bos_token }}
 {%- if custom_tools is defined %}
@@ -336,12 +513,16 @@ REAL = [
     ("deepseek", DEEPSEEK, {"messages": TEXT_CONVO, "add_generation_prompt": True, **TOKENS}),
     ("phi3", PHI3, {"messages": TEXT_CONVO, "add_generation_prompt": False, **TOKENS}),
     ("indented_macros", INDENTED, {"messages": MSGS}),
+    ("hermes_tools", HERMES_TOOLS, {"messages": HERMES_CONVO, "tools": TOOLS_SCHEMA, "add_generation_prompt": True, **TOKENS}),
+    ("date_math_vlm", DATE_MATH, {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, {"type": "image_url"}]}, {"role": "assistant", "content": "A cat."}, {"role": "user", "content": "Thanks"}], **TOKENS}),
+    ("date_math_bad_block", DATE_MATH, {"messages": [{"role": "user", "content": [{"type": "audio"}]}], **TOKENS}),
 ]
 
 
 def main():
     out = []
-    ctx = {"messages": MSGS}
+    ctx = {"messages": MSGS, "d": {"a": 1, "b": [2]},
+           "tree": [{"name": "a", "kids": [{"name": "b", "kids": [{"name": "c"}]}, {"name": "d"}]}, {"name": "e"}]}
     for name, src in PROBES.items():
         case = {"id": name, "template": src, "context": ctx}
         try:

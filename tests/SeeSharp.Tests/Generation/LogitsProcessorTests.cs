@@ -135,6 +135,7 @@ public class LogitsProcessorTests
         Assert.Equal([2, 450], s.EosTokenIds);
         Assert.Equal(2, s.PadTokenId); // transformers: pad defaults to the first eos
         Assert.Equal(10, config.Resolve(null, promptLength: 10).MaxNewTokens); // max_length 20 - 10
+        Assert.Equal(1, config.Resolve(null, promptLength: 30).MaxNewTokens); // transformers still generates one token
         Assert.Throws<ArgumentException>(() => config.Resolve(new GenerationOptions { DoSample = true, Temperature = 0 }, 1));
     }
 }

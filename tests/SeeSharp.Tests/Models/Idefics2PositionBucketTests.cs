@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SeeSharp.Models.Idefics2;
+using SeeSharp.Models.Shared;
 using SeeSharp.Testing;
 
 namespace SeeSharp.Tests.Models;
@@ -19,7 +20,7 @@ public sealed class Idefics2PositionBucketTests
         var g = doc.RootElement.GetProperty(geometry);
         var side = g.GetProperty("num_patches_per_side").GetInt32();
 
-        var boundaries = Idefics2VisionEmbeddings.Boundaries(side);
+        var boundaries = NaViTVisionEmbeddings.Boundaries(side);
         var expectedBoundaries = g.GetProperty("boundaries_float32").EnumerateArray().Select(e => (float)e.GetDouble()).ToArray();
         Assert.Equal(expectedBoundaries.Length, boundaries.Length);
         for (var i = 0; i < boundaries.Length; i++)
@@ -31,7 +32,7 @@ public sealed class Idefics2PositionBucketTests
         {
             var nb = int.Parse(entry.Name, System.Globalization.CultureInfo.InvariantCulture);
             var expected = entry.Value.EnumerateArray().Select(e => e.GetInt32()).ToArray();
-            Assert.Equal(expected, Idefics2VisionEmbeddings.BucketCoordinates(nb, boundaries));
+            Assert.Equal(expected, NaViTVisionEmbeddings.BucketCoordinates(nb, boundaries));
             checkedCounts++;
         }
         Assert.Equal(side, checkedCounts); // nb = 1 .. side
@@ -42,19 +43,19 @@ public sealed class Idefics2PositionBucketTests
     {
         // 4 x 7 patch grid of the tiny geometry where only the top-left 3 x 5 patches are real:
         // id = bucket_h(3)[r] * 7 + bucket_w(5)[c] at kept patches (row-major), 0 elsewhere.
-        var boundaries = Idefics2VisionEmbeddings.Boundaries(7);
+        var boundaries = NaViTVisionEmbeddings.Boundaries(7);
         var mask = new bool[4 * 7];
         for (var r = 0; r < 3; r++)
             for (var c = 0; c < 5; c++) mask[r * 7 + c] = true;
         var ids = new long[4 * 7];
-        Idefics2VisionEmbeddings.PositionIds(mask, 4, 7, 7, boundaries, ids);
+        NaViTVisionEmbeddings.PositionIds(mask, 4, 7, 7, boundaries, ids);
         int[] bh = [0, 2, 4], bw = [0, 1, 2, 4, 5]; // position_buckets.json, nb 3 and 5
         for (var r = 0; r < 4; r++)
             for (var c = 0; c < 7; c++)
                 Assert.Equal(r < 3 && c < 5 ? bh[r] * 7 + bw[c] : 0, ids[r * 7 + c]);
 
         mask[6] = true; // not a rectangle any more
-        var e = Assert.Throws<InvalidOperationException>(() => Idefics2VisionEmbeddings.PositionIds(mask, 4, 7, 7, boundaries, ids));
+        var e = Assert.Throws<InvalidOperationException>(() => NaViTVisionEmbeddings.PositionIds(mask, 4, 7, 7, boundaries, ids));
         Assert.Contains("rectangle", e.Message);
     }
 }

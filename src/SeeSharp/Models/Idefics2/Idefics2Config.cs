@@ -13,7 +13,7 @@ namespace SeeSharp.Models.Idefics2;
 // get default(T) instead of the initializer's HF default (checked: .NET 10 SDK 10.0.401).
 
 /// <summary>The SigLIP-like vision tower settings (<c>vision_config</c>): <c>Idefics2VisionConfig</c>.</summary>
-public sealed record Idefics2VisionConfig
+public sealed record Idefics2VisionConfig : Shared.INaViTVisionConfig
 {
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; set; } = 768;
     [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; set; } = 3072;
@@ -75,6 +75,10 @@ public sealed record MistralConfig
     [JsonIgnore] public int NumKeyValueHeads => NumKeyValueHeadsSetting ?? NumAttentionHeads;
     /// <summary>head_dim after MistralConfig's None → hidden_size // num_attention_heads substitution.</summary>
     [JsonIgnore] public int HeadDim => HeadDimSetting ?? HiddenSize / NumAttentionHeads;
+
+    /// <summary>The shared Llama-family decoder's settings (Mistral: no biases, optional sliding window).</summary>
+    internal Shared.DecoderSettings ToDecoderSettings() => new(VocabSize, HiddenSize, IntermediateSize, NumHiddenLayers,
+        NumAttentionHeads, NumKeyValueHeads, HeadDim, RmsNormEps, RopeTheta, SlidingWindow, AttentionBias: false, MlpBias: false);
 }
 
 /// <summary>

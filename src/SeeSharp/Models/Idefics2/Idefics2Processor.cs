@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using SeeSharp.Imaging;
+using SeeSharp.Models.Shared;
 using SeeSharp.Processing;
 
 namespace SeeSharp.Models.Idefics2;
@@ -52,7 +53,7 @@ public sealed class Idefics2Processor : Processor
     {
         if (prompts.Count == 0) throw new ArgumentException("no prompt to process");
         if (images.Count != prompts.Count) throw new ArgumentException($"{prompts.Count} prompts but {images.Count} image lists");
-        var textCounts = prompts.Select(p => CountOccurrences(p, ImageToken)).ToList();
+        var textCounts = prompts.Select(p => PromptBatch.CountOccurrences(p, ImageToken)).ToList();
         var imageCounts = images.Select(l => l.Count).ToList();
         bool anyImages = imageCounts.Any(c => c > 0);
         if (anyImages && !textCounts.SequenceEqual(imageCounts))
@@ -61,36 +62,11 @@ public sealed class Idefics2Processor : Processor
             throw new ArgumentException($"the prompt holds {textCounts.Sum()} {ImageToken} placeholder(s) but no image was given");
 
         var expanded = prompts.Select(ExpandImageTokens).ToList();
-        var rows = expanded.Select(p => Tokenizer.Encode(p, addSpecialTokens: true).Ids).ToList();
-        int length = rows.Max(r => r.Count);
-        long pad = 0;
-        if (rows.Any(r => r.Count != length))
-        {
-            pad = (Tokenizer.PadToken is string pt ? Tokenizer.TokenToId(pt) : null)
-                ?? throw new InvalidOperationException($"{Folder}: prompts of different lengths need padding, but the tokenizer has no pad token");
-        }
-        var ids = new long[rows.Count * length];
-        var mask = new long[rows.Count * length];
-        for (int b = 0; b < rows.Count; b++)
-        {
-            int offset = length - rows[b].Count; // left padding (tokenizer_config padding_side "left")
-            for (int i = 0; i < offset; i++) ids[b * length + i] = pad;
-            for (int i = 0; i < rows[b].Count; i++) { ids[b * length + offset + i] = rows[b][i]; mask[b * length + offset + i] = 1; }
-        }
+        var (ids, mask, _) = PromptBatch.TokenizeLeftPadded(Tokenizer, expanded, Folder);
         PixelBatch? pixels = anyImages
-            ? ImageProcessor.Preprocess(images.Select(l => (IReadOnlyList<RasterImage>)l.Select(LoadImage).ToList()).ToList(), DoImageSplitting)
+            ? ImageProcessor.Preprocess(images.Select(l => (IReadOnlyList<RasterImage>)l.Select(PromptBatch.LoadImage).ToList()).ToList(), DoImageSplitting)
             : null;
-        return new ModelInputs(this, ids, mask, rows.Count, expanded, pixels);
-    }
-
-    /// <summary>transformers' <c>load_image</c>: decode (EXIF orientation applied), then Pillow's <c>convert("RGB")</c>, which drops alpha.</summary>
-    private static RasterImage LoadImage(Image image) => ImageOps.ToRgbDropAlpha(ImageDecoder.Decode(image.Bytes, image.Source));
-
-    private static int CountOccurrences(string text, string token)
-    {
-        int n = 0;
-        for (int i = text.IndexOf(token, StringComparison.Ordinal); i >= 0; i = text.IndexOf(token, i + token.Length, StringComparison.Ordinal)) n++;
-        return n;
+        return new ModelInputs(this, ids, mask, expanded.Count, expanded, pixels);
     }
 
     private static int ReadImageSeqLen(string folder)

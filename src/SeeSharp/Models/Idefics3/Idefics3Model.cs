@@ -1,0 +1,281 @@
+using SeeSharp.Engine.Safetensors;
+using SeeSharp.Models.Idefics2;
+using SeeSharp.Models.Shared;
+using SeeSharp.Nn;
+
+namespace SeeSharp.Models.Idefics3;
+
+// Idefics3 / SmolVLM (vision tower + pixel-shuffle connector + Llama decoder), ported from transformers v4.46 (STYLE.md 1):
+//   https://github.com/huggingface/transformers/blob/v4.46.0/src/transformers/models/idefics3/modeling_idefics3.py
+// The vision tower is the shared NaViT/SigLIP one (Models/Shared/NaViTVisionTransformer.cs) in its Idefics3 variant
+// (a patch is kept if ANY of its pixels is real; position ids as Idefics2's, which v4.46 copies); the text model,
+// inputs_merger and lm_head are the shared Llama-family decoder (Models/Shared/LlamaDecoder.cs). This file holds what
+// only Idefics3 has: Idefics3SimpleMLP, Idefics3Connector (pixel shuffle), Idefics3Model and the generation class.
+// Image features use the same types as Idefics2 (Idefics2ImageFeatures, Idefics2PixelShape): their meaning is
+// model-independent ([images, tokens per image, text hidden] and [B, N, C, H, W]).
+// Left out on purpose: the flash-attention / SDPA variants (eager is the numeric reference), training-only code.
+
+/// <summary>
+/// <c>Idefics3SimpleMLP</c>: proj = Linear(vision hidden · scale_factor², text hidden, bias=False).
+/// https://github.com/huggingface/transformers/blob/v4.46.0/src/transformers/models/idefics3/modeling_idefics3.py (class Idefics3SimpleMLP)
+/// </summary>
+internal sealed class Idefics3SimpleMLP
+{
+    private readonly Linear _proj;
+
+    public Idefics3SimpleMLP(Idefics3Config config, WeightSource ws)
+    {
+        var input = config.VisionConfig.HiddenSize * config.ScaleFactor * config.ScaleFactor;
+        _proj = Linear.Load(ws.Sub("proj"), input, config.TextConfig.HiddenSize, bias: false);
+    }
+
+    /// <summary>x [n, vision hidden · s²] -> y [n, text hidden].</summary>
+    public void Forward(ReadOnlySpan<float> x, int n, Span<float> y) => _proj.Forward(x, n, y);
+}
+
+/// <summary>
+/// <c>Idefics3Connector</c>: pixel_shuffle (space-to-depth by scale_factor) then the modality projection.
+/// https://github.com/huggingface/transformers/blob/v4.46.0/src/transformers/models/idefics3/modeling_idefics3.py (class Idefics3Connector)
+/// </summary>
+internal sealed class Idefics3Connector
+{
+    private readonly int _scale, _visionHidden, _textHidden;
+    private readonly Idefics3SimpleMLP _modalityProjection;
+
+    public Idefics3Connector(Idefics3Config config, WeightSource ws)
+    {
+        _scale = config.ScaleFactor;
+        _visionHidden = config.VisionConfig.HiddenSize;
+        _textHidden = config.TextConfig.HiddenSize;
+        _modalityProjection = new Idefics3SimpleMLP(config, ws.Sub("modality_projection"));
+    }
+
+    /// <summary>Image tokens the connector makes of <paramref name="seq"/> vision states.</summary>
+    public int TokensFor(int seq) => seq / (_scale * _scale);
+
+    /// <summary>
+    /// <c>pixel_shuffle</c> of one image: x [seq, E] with seq = side², side = sqrt(seq) -> y [seq / s², E · s²], where
+    /// output token (i', j') (row-major over side/s x side/s) is the concatenation over k, m in [0, s) (k outer) of
+    /// x[(i'·s + k) · side + j'·s + m] — the result of the reference's view / permute / reshape sequence.
+    /// </summary>
+    internal static void PixelShuffle(ReadOnlySpan<float> x, int seq, int embed, int scale, Span<float> y)
+    {
+        var side = (int)Math.Sqrt(seq);
+        while ((long)side * side > seq) side--;
+        while ((long)(side + 1) * (side + 1) <= seq) side++;
+        if (side * side != seq || side % scale != 0)
+            throw new ArgumentException($"pixel_shuffle: {seq} patches is not a square grid divisible by scale_factor {scale}");
+        var outSide = side / scale;
+        var outEmbed = embed * scale * scale;
+        for (var i2 = 0; i2 < outSide; i2++)
+            for (var j2 = 0; j2 < outSide; j2++)
+            {
+                var dst = y.Slice((i2 * outSide + j2) * outEmbed, outEmbed);
+                var offset = 0;
+                for (var k = 0; k < scale; k++)
+                    for (var m = 0; m < scale; m++)
+                    {
+                        x.Slice(((i2 * scale + k) * side + j2 * scale + m) * embed, embed).CopyTo(dst.Slice(offset, embed));
+                        offset += embed;
+                    }
+            }
+    }
+
+    /// <summary>One image: vision states [seq, vision hidden] -> image tokens [seq / s², text hidden].</summary>
+    public void Forward(ReadOnlySpan<float> imageHiddenStates, int seq, Span<float> y, TapCollector? taps, int image)
+    {
+        var tokens = TokensFor(seq);
+        var shuffled = new float[tokens * _visionHidden * _scale * _scale];
+        PixelShuffle(imageHiddenStates, seq, _visionHidden, _scale, shuffled);
+        taps?.Add("connector.pixel_shuffle_out", image, shuffled, [tokens, _visionHidden * _scale * _scale]);
+        _modalityProjection.Forward(shuffled, tokens, y);
+        taps?.Add("connector.output_image_hidden_states", image, y[..(tokens * _textHidden)], [tokens, _textHidden]);
+    }
+}
+
+/// <summary>
+/// <c>Idefics3Model</c> (image half): vision_model + connector. The text half (embeddings, inputs_merger, text_model)
+/// is the shared <see cref="ImageTextDecoder"/>.
+/// https://github.com/huggingface/transformers/blob/v4.46.0/src/transformers/models/idefics3/modeling_idefics3.py (class Idefics3Model)
+/// </summary>
+internal sealed class Idefics3Model
+{
+    public readonly Idefics3Config Config;
+    public readonly NaViTVisionTransformer VisionModel;
+    public readonly Idefics3Connector Connector;
+
+    public Idefics3Model(Idefics3Config config, WeightSource ws)
+    {
+        Config = config;
+        VisionModel = new NaViTVisionTransformer(config.VisionConfig, NaViTVariant.Idefics3, ws.Sub("vision_model"));
+        Connector = new Idefics3Connector(config, ws.Sub("connector"));
+    }
+
+    /// <summary>
+    /// The image half of <c>Idefics3Model.forward</c>: drop all-zero padding images, derive the patch mask (a patch
+    /// counts if ANY of its pixels is real), run the vision tower and the connector.
+    /// </summary>
+    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<bool> pixelAttentionMask, Idefics2PixelShape shape,
+        Action<string, ReadOnlySpan<float>, int[]>? tap)
+    {
+        var vc = Config.VisionConfig;
+        var s = Config.ScaleFactor;
+        var real = VisionModel.RealImages(pixelValues, pixelAttentionMask, shape, (long)vc.HiddenSize * s * s);
+        var pixelsPerImage = (int)shape.PixelsPerImage;
+        int p = vc.PatchSize, hP = shape.Height / p, wP = shape.Width / p, n = hP * wP;
+        if (hP != wP || hP % s != 0)
+            throw new ArgumentException(
+                $"pixel_values {shape.Height}x{shape.Width} gives a {hP} x {wP} patch grid; Idefics3's pixel shuffle needs a square grid divisible by scale_factor {s}");
+        int tokens = Connector.TokensFor(n), hidden = Config.TextConfig.HiddenSize;
+        var features = new float[real.Count * tokens * hidden];
+        var taps = tap is null ? null : new TapCollector(tap, real.Count);
+        var patchMask = new bool[n];
+        var lastHidden = new float[n * vc.HiddenSize];
+        var w = new Workspace();
+        for (var i = 0; i < real.Count; i++)
+        {
+            var slot = real[i];
+            VisionModel.PatchMask(pixelAttentionMask, slot, shape, patchMask); // any real pixel keeps the patch
+            taps?.Add("vision.patch_attention_mask", i, Array.ConvertAll(patchMask, b => b ? 1f : 0f), [hP, wP]);
+            VisionModel.Forward(pixelValues.Slice(slot * pixelsPerImage, pixelsPerImage), shape.Height, shape.Width, patchMask, lastHidden, taps, i, w);
+            Connector.Forward(lastHidden, n, features.AsSpan(i * tokens * hidden, tokens * hidden), taps, i);
+        }
+        taps?.Flush();
+        return new Idefics2ImageFeatures(features, real.Count, tokens, hidden, [.. real]);
+    }
+}
+
+/// <summary>
+/// Idefics3 / SmolVLM for image-text-to-text generation (<c>Idefics3ForConditionalGeneration</c> of transformers v4.46):
+/// encode images once with <see cref="EncodeImages(ReadOnlySpan{float}, ReadOnlySpan{bool}, Idefics2PixelShape)"/>, then
+/// run decoder steps over a <see cref="KvCache"/> with <see cref="Step"/>. Weights stay memory-mapped in their stored
+/// dtype (F32 / F16 / BF16).
+/// https://github.com/huggingface/transformers/blob/v4.46.0/src/transformers/models/idefics3/modeling_idefics3.py (class Idefics3ForConditionalGeneration)
+/// </summary>
+public sealed class Idefics3ForConditionalGeneration : IDisposable, IImageTextNetwork
+{
+    private readonly Idefics3Model _model;
+    private readonly ImageTextDecoder _decoder;
+    private readonly SafetensorsCheckpoint? _ownedCheckpoint;
+
+    private Idefics3ForConditionalGeneration(Idefics3Config config, WeightSource ws, SafetensorsCheckpoint? owned)
+    {
+        Config = config;
+        _ownedCheckpoint = owned;
+        var model = ws.Sub("model");
+        // tie_weights(): lm_head shares embed_tokens when the top-level tie_word_embeddings is set
+        _decoder = new ImageTextDecoder(config.TextConfig.ToDecoderSettings(), model.Sub("text_model"), ws, config.TieWordEmbeddings, config.ImageTokenId);
+        _model = new Idefics3Model(config, model);
+    }
+
+    /// <summary>
+    /// Loads a checkpoint folder: config.json + model.safetensors or the sharded model.safetensors.index.json.
+    /// Throws <see cref="InvalidDataException"/> naming the file and tensors when the checkpoint does not fit the
+    /// config (missing, unused or wrongly shaped tensors).
+    /// </summary>
+    public static Idefics3ForConditionalGeneration Load(string folder, QuantizationPolicy? quantization = null)
+    {
+        var configPath = Path.Combine(folder, "config.json");
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"Idefics3: no config.json in {folder}", configPath);
+        var config = Idefics3Config.Load(configPath);
+        var checkpoint = SafetensorsCheckpoint.Open(folder);
+        try
+        {
+            return Load(config, checkpoint, folder, ownsCheckpoint: true, quantization);
+        }
+        catch
+        {
+            checkpoint.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Builds the model over an open checkpoint (HF names: model.vision_model..., model.connector.modality_projection.proj.weight,
+    /// model.text_model..., lm_head.weight). With <paramref name="ownsCheckpoint"/>, <see cref="Dispose"/> closes it.
+    /// </summary>
+    public static Idefics3ForConditionalGeneration Load(Idefics3Config config, SafetensorsCheckpoint checkpoint, string description, bool ownsCheckpoint,
+        QuantizationPolicy? quantization = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate(description);
+        var ws = new WeightSource(checkpoint, description, quantization);
+        var model = new Idefics3ForConditionalGeneration(config, ws, ownsCheckpoint ? checkpoint : null);
+        ws.EnsureAllUsed();
+        return model;
+    }
+
+    /// <summary>The parsed config.json.</summary>
+    public Idefics3Config Config { get; }
+
+    /// <summary>
+    /// Optional receiver of named intermediates: (name, data fp32 row-major, shape), under the golden names of
+    /// tests/fixtures/idefics3-tiny (vision.patch_attention_mask, vision.position_ids, vision.embeddings_out,
+    /// vision.encoder.layer{i}.out, vision.last_hidden_state, connector.pixel_shuffle_out,
+    /// connector.output_image_hidden_states, text.token_embeddings, merged_inputs_embeds, text.hidden_states.{i}, logits).
+    /// Masks and position ids come as 0/1 and integer-valued floats. The span is only valid during the call. null = none.
+    /// </summary>
+    public Action<string, ReadOnlySpan<float>, int[]>? Tap { get; set; }
+
+    /// <summary>Vocabulary size of the logits.</summary>
+    public int VocabSize => Config.TextConfig.VocabSize;
+
+    /// <summary>Image tokens per encoded image (tile): (image_size / patch_size)² / scale_factor².</summary>
+    public int TokensPerImage => Config.ImageSeqLen;
+
+    long IImageTextNetwork.ImageTokenId => Config.ImageTokenId;
+    int IImageTextNetwork.TextHiddenSize => Config.TextConfig.HiddenSize;
+
+    /// <summary>
+    /// Runs the vision tower and connector on pixel_values [B, N, C, H, W] with pixel_attention_mask [B, N, H, W]
+    /// (empty = every pixel real). All-zero images (the processor's padding slots) are dropped, as the reference does.
+    /// Returns the image tokens [numRealImages, tokens per image, text hidden].
+    /// </summary>
+    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<bool> pixelAttentionMask, Idefics2PixelShape shape) =>
+        _model.EncodeImages(pixelValues, pixelAttentionMask, shape, Tap);
+
+    /// <summary>
+    /// <see cref="EncodeImages(ReadOnlySpan{float}, ReadOnlySpan{bool}, Idefics2PixelShape)"/> with the mask as bytes
+    /// (nonzero = real pixel), the layout image processors return (transformers' int64 0/1 mask).
+    /// </summary>
+    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<byte> pixelAttentionMask, Idefics2PixelShape shape)
+    {
+        var mask = new bool[pixelAttentionMask.Length];
+        for (var i = 0; i < mask.Length; i++) mask[i] = pixelAttentionMask[i] != 0;
+        return _model.EncodeImages(pixelValues, mask, shape, Tap);
+    }
+
+    /// <summary>A fresh KV cache for <paramref name="batch"/> rows of up to <paramref name="maxLength"/> tokens.</summary>
+    public KvCache CreateKvCache(int batch, int maxLength) => _decoder.CreateKvCache(batch, maxLength);
+
+    /// <summary>
+    /// One decoder step over <c>n = inputIds.Length / cache.Batch</c> new tokens per row.
+    /// </summary>
+    /// <param name="cache">Holds the keys/values of the tokens seen so far; advanced by n.</param>
+    /// <param name="inputIds">[batch, n] new token ids.</param>
+    /// <param name="positionIds">[batch, n] rotary positions (see <see cref="PositionIdsFromAttentionMask"/>).</param>
+    /// <param name="attentionMask">[batch, cache.Length + n]: 1 = real token, 0 = padding, over ALL tokens so far.</param>
+    /// <param name="images">Features whose rows replace the image tokens among the new tokens, in order; null = no merge.</param>
+    /// <param name="allLogits">true: logits of every new position [batch, n, vocab]; false: the last one [batch, vocab].</param>
+    public float[] Step(KvCache cache, ReadOnlySpan<long> inputIds, ReadOnlySpan<long> positionIds, ReadOnlySpan<long> attentionMask,
+        Idefics2ImageFeatures? images = null, bool allLogits = false) =>
+        _decoder.Step(cache, inputIds, positionIds, attentionMask, images, allLogits, Tap);
+
+    /// <summary>
+    /// One full forward without a persistent cache (as <c>model(**inputs, use_cache=False)</c>): logits of every
+    /// position [batch, L, vocab] for input ids [batch, L]. Position ids default to <see cref="PositionIdsFromAttentionMask"/>.
+    /// </summary>
+    public float[] Forward(ReadOnlySpan<long> inputIds, int batch, ReadOnlySpan<long> attentionMask, ReadOnlySpan<long> positionIds = default,
+        Idefics2ImageFeatures? images = null) =>
+        _decoder.Forward(inputIds, batch, attentionMask, positionIds, images, Tap);
+
+    /// <summary>
+    /// Position ids as <c>generate</c> derives them for (left-)padded batches: attention_mask.cumsum(-1) - 1, with
+    /// padding positions set to 1. attentionMask [batch, L] -> [batch, L].
+    /// </summary>
+    public static long[] PositionIdsFromAttentionMask(ReadOnlySpan<long> attentionMask, int batch) =>
+        ImageTextDecoder.PositionIdsFromAttentionMask(attentionMask, batch);
+
+    /// <summary>Closes the checkpoint when this model owns it.</summary>
+    public void Dispose() => _ownedCheckpoint?.Dispose();
+}
