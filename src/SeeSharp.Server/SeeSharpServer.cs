@@ -188,6 +188,7 @@ public sealed class SeeSharpServer : IAsyncDisposable
             w.WriteStartObject();
             w.WriteString("status", _stopping.IsCancellationRequested ? "stopping" : "ok");
             w.WriteString("model", _backend.ModelId);
+            w.WriteBoolean("auth_required", _apiKeyHash is not null);
             w.WriteStartObject("queue");
             w.WriteNumber("running", running);
             w.WriteNumber("waiting", Math.Max(0, _queue.Admitted - running));
