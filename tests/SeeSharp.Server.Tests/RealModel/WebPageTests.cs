@@ -47,10 +47,32 @@ public sealed class WebPageTests(TinyModelHost tiny) : IClassFixture<TinyModelHo
         Assert.Contains("finish: length", await page.TextContentAsync(".msg.assistant >> nth=1 >> .usage"));
         Assert.Equal(2, await page.Locator(".msg.user img").CountAsync());
         Assert.Empty(consoleErrors);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Screenshot("server-chat-page.png"), FullPage = true });
 
+        // Drag and drop, then paste: each adds an attachment (a PNG file made in the page from base64; the page's
+        // Content-Security-Policy lets it fetch nothing but its own server).
+        await page.ClickAsync("#clear");
+        var png = Convert.ToBase64String(TinyModelHost.Png("logo.png"));
+        await page.EvaluateAsync(@"b64 => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const file = new File([bytes], 'logo.png', { type: 'image/png' });
+            const drop = new DataTransfer(); drop.items.add(file);
+            document.dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }));
+            const paste = new DataTransfer(); paste.items.add(file);
+            document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: paste, bubbles: true, cancelable: true }));
+        }", png);
+        await page.WaitForSelectorAsync("#attachments .thumb >> nth=1");
+        Assert.Equal(2, await page.Locator("#attachments .thumb img").CountAsync());
+        Assert.Equal(0, await page.Locator(".msg").CountAsync());
+
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Screenshot("server-chat-page-attachments.png") });
+    }
+
+    private static string Screenshot(string name)
+    {
         var artifacts = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Fixtures.Root))!, "artifacts");
         Directory.CreateDirectory(artifacts);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(artifacts, "server-chat-page.png"), FullPage = true });
+        return Path.Combine(artifacts, name);
     }
 
     /// <summary>Attaches an image with the file picker, types the question, sends, and waits for the answer to finish streaming.</summary>
