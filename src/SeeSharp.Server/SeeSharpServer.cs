@@ -44,7 +44,7 @@ public sealed class SeeSharpServer : IAsyncDisposable
         _backend = backend;
         _options = options ?? new ServerOptions();
         _options.Validate();
-        _log = log;
+        _log = log is null ? null : TextWriter.Synchronized(log);
         _queue = new GenerationQueue(_options.MaxQueueLength);
         _http = _options.AllowRemoteImages ? new HttpClient { Timeout = Timeout.InfiniteTimeSpan } : null;
         _parser = new ChatRequestParser(_options, _http);
@@ -122,6 +122,8 @@ public sealed class SeeSharpServer : IAsyncDisposable
         app.MapGet("/v1/models", ModelsAsync);
         app.MapGet("/v1/models/{id}", ModelAsync);
         app.MapPost("/v1/chat/completions", ChatCompletionsAsync);
+        app.MapMethods("/v1/chat/completions", ["GET", "PUT", "DELETE", "PATCH"], ctx =>
+            WriteErrorAsync(ctx, new ApiException(405, $"{ctx.Request.Method} is not allowed on /v1/chat/completions; use POST", code: "method_not_allowed")));
         app.MapFallback(ctx => WriteErrorAsync(ctx, new ApiException(404, $"no route for {ctx.Request.Method} {ctx.Request.Path}", code: "not_found")));
         return app;
     }
@@ -142,6 +144,7 @@ public sealed class SeeSharpServer : IAsyncDisposable
         {
             if (_apiKeyHash is not null && ctx.Request.Path.StartsWithSegments("/v1") && !Authorized(ctx.Request))
             {
+                Metrics.OnRejected();
                 ctx.Response.Headers.WWWAuthenticate = "Bearer";
                 await WriteErrorAsync(ctx, new ApiException(401, "missing or incorrect API key: send 'Authorization: Bearer <key>'", code: "invalid_api_key"))
                     .ConfigureAwait(false);
@@ -294,7 +297,7 @@ public sealed class SeeSharpServer : IAsyncDisposable
     {
         long limit = _options.MaxRequestBodyBytes;
         if (ctx.Request.ContentLength > limit) throw TooLarge(ctx.Request.ContentLength.Value);
-        using var buffer = new MemoryStream(ctx.Request.ContentLength is long n ? (int)n : 4096);
+        using var buffer = new MemoryStream(ctx.Request.ContentLength is long n ? (int)n : 64 * 1024); // n <= limit <= 1 GiB
         var chunk = new byte[65536];
         try
         {

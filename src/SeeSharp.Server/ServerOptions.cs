@@ -59,7 +59,8 @@ public sealed record ServerOptions
         if (string.IsNullOrWhiteSpace(Host)) throw new ArgumentException("host must not be empty");
         if (Port is < 0 or > 65535) throw new ArgumentException($"port must be in 0..65535 (got {Port})");
         if (ApiKey is { Length: 0 }) throw new ArgumentException("api key must not be empty (leave it unset to disable authentication)");
-        if (MaxRequestBodyBytes < 1024) throw new ArgumentException($"max request body must be at least 1024 bytes (got {MaxRequestBodyBytes})");
+        if (MaxRequestBodyBytes is < 1024 or > 1L << 30)
+            throw new ArgumentException($"max request body must be in 1 KiB..1 GiB (got {MaxRequestBodyBytes} bytes)");
         if (MaxImagesPerRequest < 0) throw new ArgumentException($"max images per request must be >= 0 (got {MaxImagesPerRequest})");
         if (MaxImagePixels < 1) throw new ArgumentException($"max image pixels must be >= 1 (got {MaxImagePixels})");
         if (MaxTokensLimit < 1) throw new ArgumentException($"max tokens limit must be >= 1 (got {MaxTokensLimit})");

@@ -133,6 +133,7 @@ public sealed class ProtocolTests
         Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync("v1/models/fake-model")).StatusCode);
         await Api.AssertErrorAsync(await host.Http.GetAsync("v1/models/other"), 404, "model_not_found");
         await Api.AssertErrorAsync(await host.Http.GetAsync("v1/nothing"), 404, "not_found");
+        await Api.AssertErrorAsync(await host.Http.GetAsync("v1/chat/completions"), 405, "method_not_allowed");
         var health = await host.HealthAsync();
         Assert.Equal("ok", health.GetProperty("status").GetString());
         Assert.Equal(0, health.GetProperty("queue").GetProperty("running").GetInt32());
