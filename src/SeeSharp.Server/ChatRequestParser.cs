@@ -63,6 +63,8 @@ internal sealed class ChatRequestParser(ServerOptions options, HttpClient? remot
             if (p is not null and not 0) throw new ApiException(400, $"{penalty} is not supported (got {p}; only 0)", penalty, "unsupported_value");
         }
         if (OptionalBool(root, "logprobs") == true) throw new ApiException(400, "logprobs is not supported", "logprobs", "unsupported_value");
+        if (Get(root, "logit_bias") is { ValueKind: JsonValueKind.Object } bias && bias.EnumerateObject().Any())
+            throw new ApiException(400, "logit_bias is not supported", "logit_bias", "unsupported_value");
         if (Get(root, "tools") is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
             throw new ApiException(400, "tools are not supported by this server", "tools", "unsupported_value");
         if (Get(root, "response_format") is { } format)
