@@ -73,7 +73,7 @@ internal static unsafe class KernelBench
     }
 
     /// <summary>GB/s of a SIMD streaming read of the whole buffer, split over the pool.</summary>
-    private static double ReadBandwidth(Tensor buf)
+    internal static double ReadBandwidth(Tensor buf)
     {
         float* p = (float*)buf.Pointer;
         long n = buf.ElementCount;

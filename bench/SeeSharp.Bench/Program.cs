@@ -9,9 +9,13 @@ switch (mode)
     case "kernels":
         KernelBench.Run(args.Skip(1).ToArray());
         return 0;
+    case "e2e":
+        return E2eBench.Run(args.Skip(1).ToArray());
+    case "e2e-run":
+        return E2eBench.RunOne(args.Skip(1).ToArray());
     case "conversation":
         return ConversationBench.Run(args.Skip(1).ToArray());
     default:
-        Console.Error.WriteLine($"unknown benchmark \"{mode}\"; available: kernels [--threads N] [--trials N], conversation [--model DIR] [--image A --image B] [--max-new-tokens N] [--trials N]");
+        Console.Error.WriteLine($"unknown benchmark \"{mode}\"; available: kernels [--threads N] [--trials N], e2e [--model-size 8b|1b] [--threads N] [--json] [--modes bf16,int8,int4] [--no-peer], conversation [--model DIR] [--image A --image B] [--max-new-tokens N] [--trials N]");
         return 2;
 }

@@ -62,7 +62,7 @@ internal static class ChatCommand
                 }
                 io.Out.WriteLine();
                 if (result is not null)
-                    io.Err.WriteLine($"({result.Tokens.Count} tokens, {result.Timings.DecodeTokensPerSecond:F1} tokens/s, prefill {result.Timings.PrefillTokens} tokens in {result.Timings.PrefillSeconds:F2} s)");
+                    io.Err.WriteLine($"({result.Tokens.Count} tokens, {result.Timings.DecodeTokensPerSecond:F1} tokens/s, prefill {result.Timings.PrefillTokens} of {result.PromptTokens} tokens in {result.Timings.PrefillSeconds:F2} s)");
                 chat.Assistant(answer.ToString().Trim());
             }
             return 0;

@@ -143,4 +143,21 @@ public class CliTests
         }
         finally { dir.Delete(true); }
     }
+
+    [Fact]
+    public async Task ChatAttachesImagesReusesTheConversationAndResets()
+    {
+        var script = $"/image {Fixtures.Path("images", "astronaut.png")}\nDescribe the picture.\nAnd again?\n/reset\n/bogus\n/image /nonexistent.png\nHello\n/exit\n";
+        var (code, stdout, stderr) = await Run(script, "chat", "--model", Tiny, "--max-new-tokens", "8");
+        Assert.True(code == 0, stderr);
+        var stats = System.Text.RegularExpressions.Regex.Matches(stderr, @"\((\d+) tokens, [\d.]+ tokens/s, prefill (\d+) of (\d+) tokens")
+            .Select(m => (Prefill: int.Parse(m.Groups[2].Value), Prompt: int.Parse(m.Groups[3].Value))).ToArray();
+        Assert.Equal(3, stats.Length);                           // three answers
+        Assert.Equal((39, 39), stats[0]);                        // the golden single_img prompt, all prefilled
+        Assert.True(stats[1].Prefill <= stats[1].Prompt - 39, $"turn 2 prefilled {stats[1]}: turn 1's 39 prompt tokens were not reused");
+        Assert.Equal(stats[2].Prompt, stats[2].Prefill);         // after /reset, a fresh prompt
+        Assert.Contains("(conversation reset)", stderr);
+        Assert.Contains("unknown command /bogus", stderr);
+        Assert.Contains("error:", stderr);         // the missing image, reported without leaving the session
+    }
 }

@@ -11,14 +11,22 @@ namespace SeeSharp.Nn;
 public abstract class Linear
 {
     /// <summary>Creates a layer of the given sizes (both &gt; 0).</summary>
-    protected Linear(int inFeatures, int outFeatures, string name)
+    protected Linear(int inFeatures, int outFeatures, string name, float[]? bias = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inFeatures);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outFeatures);
+        if (bias is not null && bias.Length != outFeatures)
+            throw new ArgumentException($"{name}: bias has {bias.Length} elements, the layer has {outFeatures} outputs");
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         Name = name;
+        _bias = bias;
     }
+
+    private readonly float[]? _bias;
+
+    /// <summary>The fp32 bias [OutFeatures], or empty when the layer has none.</summary>
+    protected ReadOnlySpan<float> Bias => _bias;
 
     /// <summary>Columns of x.</summary>
     public int InFeatures { get; }
@@ -69,24 +77,16 @@ public abstract class Linear
 /// <summary>A <see cref="Linear"/> over a dense F32 / F16 / BF16 weight matrix, computed by <see cref="Ops.Linear"/>.</summary>
 public sealed class DenseLinear : Linear
 {
-    private readonly float[]? _bias;
-
     /// <summary>Wraps <paramref name="weight"/> [out, in] and an optional fp32 bias [out].</summary>
     public DenseLinear(WeightMatrix weight, float[]? bias, string name = "linear")
-        : base(weight.Cols, weight.Rows, name)
-    {
-        if (bias is not null && bias.Length != weight.Rows)
-            throw new ArgumentException($"{name}: bias has {bias.Length} elements, weight has {weight.Rows} rows");
-        Weight = weight;
-        _bias = bias;
-    }
+        : base(weight.Cols, weight.Rows, name, bias) => Weight = weight;
 
     /// <summary>The weight in its stored dtype.</summary>
     public WeightMatrix Weight { get; }
 
     /// <inheritdoc/>
     protected override void ForwardCore(ReadOnlySpan<float> x, int m, Span<float> y) =>
-        Ops.Linear(x, m, Weight, _bias is null ? ReadOnlySpan<float>.Empty : _bias, y);
+        Ops.Linear(x, m, Weight, Bias, y);
 }
 
 /// <summary>
@@ -95,23 +95,15 @@ public sealed class DenseLinear : Linear
 /// </summary>
 public sealed class QuantizedLinear : Linear
 {
-    private readonly float[]? _bias;
-
     /// <summary>Wraps <paramref name="weight"/> [out, in] and an optional fp32 bias [out].</summary>
     public QuantizedLinear(QuantizedMatrix weight, float[]? bias, string name = "linear")
-        : base(weight.Cols, weight.Rows, name)
-    {
-        if (bias is not null && bias.Length != weight.Rows)
-            throw new ArgumentException($"{name}: bias has {bias.Length} elements, weight has {weight.Rows} rows");
-        Weight = weight;
-        _bias = bias;
-    }
+        : base(weight.Cols, weight.Rows, name, bias) => Weight = weight;
 
     /// <summary>The quantized weight.</summary>
     public QuantizedMatrix Weight { get; }
 
     /// <inheritdoc/>
     protected override void ForwardCore(ReadOnlySpan<float> x, int m, Span<float> y) =>
-        QuantOps.Linear(x, m, Weight, _bias is null ? ReadOnlySpan<float>.Empty : _bias, y);
+        QuantOps.Linear(x, m, Weight, Bias, y);
 }
 

@@ -362,22 +362,9 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable, IImageTextNe
     /// Throws <see cref="InvalidDataException"/> naming the file and tensors when the checkpoint does not fit the
     /// config (missing, unused or wrongly shaped tensors).
     /// </summary>
-    public static Idefics2ForConditionalGeneration Load(string folder, QuantizationPolicy? quantization = null)
-    {
-        var configPath = Path.Combine(folder, "config.json");
-        if (!File.Exists(configPath)) throw new FileNotFoundException($"Idefics2: no config.json in {folder}", configPath);
-        var config = Idefics2Config.Load(configPath);
-        var checkpoint = SafetensorsCheckpoint.Open(folder);
-        try
-        {
-            return Load(config, checkpoint, folder, ownsCheckpoint: true, quantization);
-        }
-        catch
-        {
-            checkpoint.Dispose();
-            throw;
-        }
-    }
+    public static Idefics2ForConditionalGeneration Load(string folder, QuantizationPolicy? quantization = null) =>
+        CheckpointLoading.FromFolder(folder, "Idefics2", Idefics2Config.Load,
+            (config, checkpoint) => Load(config, checkpoint, folder, ownsCheckpoint: true, quantization));
 
     /// <summary>
     /// Builds the model over an open checkpoint (HF names: model.vision_model..., model.connector..., model.text_model...,
@@ -387,10 +374,7 @@ public sealed class Idefics2ForConditionalGeneration : IDisposable, IImageTextNe
         QuantizationPolicy? quantization = null)
     {
         config.Validate(description);
-        var ws = new WeightSource(checkpoint, description, quantization);
-        var model = new Idefics2ForConditionalGeneration(config, ws, ownsCheckpoint ? checkpoint : null);
-        ws.EnsureAllUsed();
-        return model;
+        return CheckpointLoading.Build(checkpoint, description, quantization, ws => new Idefics2ForConditionalGeneration(config, ws, ownsCheckpoint ? checkpoint : null));
     }
 
     /// <summary>The parsed config.json.</summary>

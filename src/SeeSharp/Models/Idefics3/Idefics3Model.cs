@@ -173,22 +173,9 @@ public sealed class Idefics3ForConditionalGeneration : IDisposable, IImageTextNe
     /// Throws <see cref="InvalidDataException"/> naming the file and tensors when the checkpoint does not fit the
     /// config (missing, unused or wrongly shaped tensors).
     /// </summary>
-    public static Idefics3ForConditionalGeneration Load(string folder, QuantizationPolicy? quantization = null)
-    {
-        var configPath = Path.Combine(folder, "config.json");
-        if (!File.Exists(configPath)) throw new FileNotFoundException($"Idefics3: no config.json in {folder}", configPath);
-        var config = Idefics3Config.Load(configPath);
-        var checkpoint = SafetensorsCheckpoint.Open(folder);
-        try
-        {
-            return Load(config, checkpoint, folder, ownsCheckpoint: true, quantization);
-        }
-        catch
-        {
-            checkpoint.Dispose();
-            throw;
-        }
-    }
+    public static Idefics3ForConditionalGeneration Load(string folder, QuantizationPolicy? quantization = null) =>
+        CheckpointLoading.FromFolder(folder, "Idefics3", Idefics3Config.Load,
+            (config, checkpoint) => Load(config, checkpoint, folder, ownsCheckpoint: true, quantization));
 
     /// <summary>
     /// Builds the model over an open checkpoint (HF names: model.vision_model..., model.connector.modality_projection.proj.weight,
@@ -199,10 +186,7 @@ public sealed class Idefics3ForConditionalGeneration : IDisposable, IImageTextNe
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate(description);
-        var ws = new WeightSource(checkpoint, description, quantization);
-        var model = new Idefics3ForConditionalGeneration(config, ws, ownsCheckpoint ? checkpoint : null);
-        ws.EnsureAllUsed();
-        return model;
+        return CheckpointLoading.Build(checkpoint, description, quantization, ws => new Idefics3ForConditionalGeneration(config, ws, ownsCheckpoint ? checkpoint : null));
     }
 
     /// <summary>The parsed config.json.</summary>
