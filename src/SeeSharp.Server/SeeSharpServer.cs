@@ -394,6 +394,17 @@ public sealed class SeeSharpServer : IAsyncDisposable
             Metrics.OnCancelled();
             return;
         }
+        catch (ApiException e) when (streaming)
+        {
+            // Headers are gone: the error becomes the stream's last event.
+            Metrics.OnRejected();
+            try
+            {
+                await SendEventAsync(ctx, OpenAiJson.Error(e.Message, e.Type, e.Param, e.Code), aborted).ConfigureAwait(false);
+            }
+            catch (ClientGoneException) { }
+            return;
+        }
         catch (ApiException)
         {
             throw;

@@ -121,6 +121,24 @@ public sealed class ProtocolTests
     }
 
     [Fact]
+    public async Task BackendFailureIs500OrAnErrorEventAndTheServerGoesOn()
+    {
+        var backend = new FakeBackend { FailAfterFirstToken = true };
+        await using var host = await TestHost.StartAsync(backend);
+        var error = await Api.AssertErrorAsync(await host.PostJsonAsync(Api.Simple("a b")), 500, "generation_failed");
+        Assert.Equal("server_error", error.GetProperty("type").GetString());
+        Assert.Contains("model exploded", error.GetProperty("message").GetString());
+
+        using var stream = await host.PostJsonAsync(Api.Simple("a b", "\"stream\":true"));
+        Assert.Equal(HttpStatusCode.OK, stream.StatusCode); // the headers were out before the failure
+        var events = Api.Events(await stream.Content.ReadAsStringAsync());
+        Assert.DoesNotContain("[DONE]", events);
+        Assert.Equal("generation_failed", JsonDocument.Parse(events[^1]).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(2, (await host.HealthAsync()).GetProperty("generations").GetProperty("failed").GetInt32());
+        Assert.Equal(0, (await host.HealthAsync()).GetProperty("queue").GetProperty("running").GetInt32());
+    }
+
+    [Fact]
     public async Task ModelsHealthAndPage()
     {
         await using var host = await TestHost.StartAsync(new FakeBackend());

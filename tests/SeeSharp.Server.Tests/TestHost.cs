@@ -115,6 +115,9 @@ internal sealed class FakeBackend : IChatBackend
     /// <summary>When set, a request without max_tokens never ends on its own (until cancelled), yielding a token per step.</summary>
     public bool Endless { get; init; }
 
+    /// <summary>When set, generation fails (InvalidOperationException "model exploded") after its first token.</summary>
+    public bool FailAfterFirstToken { get; init; }
+
     /// <summary>Generations cancelled while running.</summary>
     public int Cancelled => Volatile.Read(ref _cancelled);
 
@@ -158,6 +161,7 @@ internal sealed class FakeBackend : IChatBackend
                 {
                     FirstToken.Release();
                     if (Gate is { } gate) await gate.WaitAsync(ct);
+                    if (FailAfterFirstToken) throw new InvalidOperationException("model exploded");
                 }
                 i++;
                 await Task.Yield();
