@@ -3,7 +3,7 @@ using SeeSharp.Tools;
 // dotnet run -c Release --project tools/SeeSharp.Tools -- <command> [options]
 //   synth      --config idefics2-8b|1b --dtype bf16|f16|f32 --out DIR [--seed N] [--shard-gb 5]
 //   gguf       --model DIR --out FILE.gguf [--type f16|bf16|f32]       (the Mistral decoder as a llama GGUF)
-//   quantize   --model DIR --out DIR --scheme int8row|int8b32|int4g32|int4g64|int4g128 [--skip-lm-head]
+//   quantize   --model DIR --out DIR --scheme int8row|int8b32|int4g32|int4g64|int4g128 [--skip-lm-head] [--only PREFIX,...]
 //   checkshapes --model DIR   (synth's names/shapes for DIR/config.json vs the tensors in DIR)
 //   quantbench [--rows 4096] [--cols 14336] [--trials 5] [--threads N]  (int8/int4 GEMV GB/s vs a streaming read)
 try

@@ -7,7 +7,7 @@ using SeeSharp.Engine.Safetensors;
 namespace SeeSharp.Tools;
 
 /// <summary>
-/// <c>quantize --model DIR --out DIR --scheme int8row|int8b32|int4g32|int4g64|int4g128 [--skip-lm-head]</c>:
+/// <c>quantize --model DIR --out DIR --scheme int8row|int8b32|int4g32|int4g64|int4g128 [--skip-lm-head] [--only PREFIX,...]</c>:
 /// writes a quantized copy of a checkpoint: every nn.Linear weight (2-D <c>*.weight</c> of a Linear module, i.e. not
 /// embeddings, the conv patch embedding or the latents) becomes <c>&lt;module&gt;.qweight / .scales / .qshape</c>
 /// (<see cref="QuantizedMatrix.ToTensors"/>), everything else is copied as is, one output shard per input shard; the
@@ -20,6 +20,8 @@ internal static class QuantizeCheckpoint
         string model = a.Get("model"), output = a.Get("out");
         var config = Parse(a.Get("scheme"));
         bool skipLmHead = a.Flag("skip-lm-head");
+        // --only p1,p2: keep only tensors whose names start with one of the prefixes (a partial checkpoint for benchmarks)
+        string[]? only = a.Opt("only")?.Split(',', StringSplitOptions.RemoveEmptyEntries);
         a.CheckAllUsed();
         Directory.CreateDirectory(output);
         using var ckpt = SafetensorsCheckpoint.Open(model);
@@ -33,12 +35,14 @@ internal static class QuantizeCheckpoint
             var tensors = new List<KeyValuePair<string, Tensor>>();
             foreach (var name in file.Names.OrderBy(n => n, StringComparer.Ordinal))
             {
+                if (only is not null && !only.Any(p => name.StartsWith(p, StringComparison.Ordinal))) continue;
                 var t = file.Get(name);
                 if (IsLinearWeight(name, t) && !(skipLmHead && name == "lm_head.weight"))
                     tensors.AddRange(QuantizedMatrix.Quantize(t, config).ToTensors(name[..^".weight".Length]));
                 else
                     tensors.Add(new(name, t));
             }
+            if (tensors.Count == 0) continue;
             SafetensorsWriter.Write(Path.Combine(output, outName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
             foreach (var (n, t) in tensors) { weightMap[n] = outName; total += t.ByteLength; }
             Console.WriteLine($"  {outName}: {tensors.Count} tensors ({sw.Elapsed.TotalSeconds:F0} s)");
