@@ -7,6 +7,15 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 results="$(pwd)/artifacts/test-results"
 rm -rf "$results"; mkdir -p "$results"
 
+# Test tools from the registries (each test that needs one skips with its reason when it is missing):
+# Debian's Chromium for the web page test (Playwright drives it), the `openai` npm client for the server test.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "test.sh: chromium not installed; the web page test will be skipped"
+fi
+if command -v npm >/dev/null 2>&1; then
+  npm ci --prefix tests/SeeSharp.Server.Tests/node --no-audit --no-fund --silent || echo "test.sh: npm ci failed; the openai npm client test will be skipped"
+fi
+
 dotnet build SeeSharp.slnx -c Release -nologo -v:minimal || { echo "0 passed, 1 failed"; exit 1; }
 
 status=0

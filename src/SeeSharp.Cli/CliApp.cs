@@ -24,6 +24,7 @@ internal static class CliApp
         root.Subcommands.Add(DownloadCommand.Create(io));
         root.Subcommands.Add(InspectCommand.Create(io));
         root.Subcommands.Add(QuantizeCommand.Create(io));
+        root.Subcommands.Add(ServeCommand.Create(io));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
