@@ -23,7 +23,7 @@ internal static class QuantBench
         int tokens = a.Int("tokens", 16);
         a.CheckAllUsed();
         WorkerPool.Configure(threads);
-        if (model is not null) return DecodeSimulation(model, tokens, trials);
+        if (model is not null) return m > 1 ? PrefillSimulation(model, m, trials) : DecodeSimulation(model, tokens, trials);
         Console.WriteLine($"quantbench: W [{rows}, {cols}], m {m}, {threads} threads, ISA {QuantOps.Isa}");
         var w = new float[(long)rows * cols];
         var rng = new Random(1);
@@ -109,6 +109,31 @@ internal static class QuantBench
         }
         ratios.Sort();
         Console.WriteLine($"  median ratio {ratios[ratios.Count / 2]:F2}");
+        return 0;
+    }
+
+    /// <summary>Weights-only prefill of m tokens: one GEMM [m, cols] x Wᵀ per quantized matrix of the text decoder.</summary>
+    private static int PrefillSimulation(string model, int m, int trials)
+    {
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
+        var qc = QuantConfig.FromJson(cfg["quantization_config"]);
+        using var ckpt = SeeSharp.Engine.Safetensors.SafetensorsCheckpoint.Open(model);
+        var mats = ckpt.Names.Where(n => n.EndsWith(QuantizedMatrix.QWeightSuffix, StringComparison.Ordinal) && n.StartsWith("model.text_model.", StringComparison.Ordinal))
+            .Select(n => QuantizedMatrix.FromTensors(ckpt.Get, n[..^QuantizedMatrix.QWeightSuffix.Length], qc)).ToList();
+        int maxCols = mats.Max(q => q.Cols), maxRows = mats.Max(q => q.Rows);
+        var x = new float[(long)m * maxCols];
+        var y = new float[(long)m * maxRows];
+        var rng = new Random(3);
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        double ops = 2.0 * m * mats.Sum(q => (double)q.Rows * q.Cols);
+        Console.WriteLine($"prefill simulation: {model} ({qc.Layout}), {mats.Count} matrices (lm_head excluded), m {m}, ISA {QuantOps.Isa}, {WorkerPool.Default.Threads} threads");
+        for (int t = 0; t < trials; t++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            foreach (var q in mats) QuantOps.Linear(x.AsSpan(0, m * q.Cols), m, q, [], y);
+            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            Console.WriteLine($"  trial {t}: {m / s:F1} tok/s, {ops / s / 1e9:F1} GOP/s (int8 multiply-adds x2)");
+        }
         return 0;
     }
 
