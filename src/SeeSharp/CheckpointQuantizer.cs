@@ -16,9 +16,18 @@ namespace SeeSharp;
 public static class CheckpointQuantizer
 {
     /// <summary>Quantizes <paramref name="folder"/> into <paramref name="output"/> (which must not exist yet).</summary>
-    public static void Quantize(string folder, string output, Quantization requested, IProgress<LoadProgress>? progress = null)
+    public static void Quantize(string folder, string output, Quantization requested, IProgress<LoadProgress>? progress = null) =>
+        Quantize(folder, output, QuantizationPolicy.For(requested) ?? throw new ArgumentException("quantize: choose int8 or int4"),
+            QuantizationPolicy.DecoderAndConnector, keep: null, progress);
+
+    /// <summary>
+    /// Quantizes with any scheme: <paramref name="applies"/>(module name, i.e. the tensor name without <c>.weight</c>)
+    /// picks the linear layers; <paramref name="keep"/>(tensor name), when given, drops every other tensor (a partial
+    /// checkpoint for kernel benchmarks).
+    /// </summary>
+    public static void Quantize(string folder, string output, QuantConfig config, Func<string, bool> applies, Func<string, bool>? keep,
+        IProgress<LoadProgress>? progress = null)
     {
-        var config = QuantizationPolicy.For(requested) ?? throw new ArgumentException("quantize: choose int8 or int4");
         if (QuantizationPolicy.ReadStored(folder) is not null) throw new InvalidDataException($"{folder}: the checkpoint is already quantized");
         output = Path.GetFullPath(output);
         if (Directory.Exists(output) || File.Exists(output)) throw new IOException($"{output} already exists: choose a new output folder");
@@ -38,8 +47,9 @@ public static class CheckpointQuantizer
                 var tensors = new List<KeyValuePair<string, Tensor>>();
                 foreach (var tensorName in file.Names.Order(StringComparer.Ordinal))
                 {
+                    if (keep is not null && !keep(tensorName)) continue;
                     var t = file.Get(tensorName);
-                    if (IsQuantizedLinear(tensorName, t))
+                    if (IsLinearWeight(tensorName, t) && applies(tensorName[..^".weight".Length]))
                         tensors.AddRange(QuantizedMatrix.Quantize(t, config).ToTensors(tensorName[..^".weight".Length]));
                     else
                         tensors.Add(new(tensorName, t));
@@ -74,11 +84,11 @@ public static class CheckpointQuantizer
         }
     }
 
-    /// <summary>A 2-D <c>.weight</c> of a module the policy quantizes (norms are 1-D; embeddings, vision and lm_head are excluded by name).</summary>
-    internal static bool IsQuantizedLinear(string name, Tensor t) =>
-        name.EndsWith(".weight", StringComparison.Ordinal) && t.Shape.Length == 2
-        && t.DType is DType.F32 or DType.F16 or DType.BF16
-        && QuantizationPolicy.DecoderAndConnector(name[..^".weight".Length]);
+    /// <summary>The weight of an nn.Linear: 2-D floating point <c>*.weight</c> that is not an embedding table or the conv patch embedding.</summary>
+    public static bool IsLinearWeight(string name, Tensor t) =>
+        t.Shape.Length == 2 && t.DType is DType.F32 or DType.F16 or DType.BF16 && name.EndsWith(".weight", StringComparison.Ordinal)
+        && !name.Contains("embed_tokens", StringComparison.Ordinal) && !name.Contains("position_embedding", StringComparison.Ordinal)
+        && !name.Contains("patch_embedding", StringComparison.Ordinal);
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 }

@@ -56,19 +56,17 @@ public abstract class Linear
     {
         var b = bias ? ws.GetFloats("bias", outFeatures) : null;
         var q = ws.Quantization;
-        if (q is not null && q.Applies(ws.Prefix))
+        if (q?.Stored is QuantConfig stored && ws.Contains("qweight"))
         {
-            if (q.Stored is QuantConfig stored && ws.Contains("qweight"))
-            {
-                // A checkpoint written by `seesharp quantize`: wrap the memory-mapped blocks, no re-quantization.
-                var matrix = QuantizedMatrix.FromTensors(n => ws.GetRaw(n[(ws.Prefix.Length + 1)..]), ws.Prefix, stored);
-                if (matrix.Rows != outFeatures || matrix.Cols != inFeatures)
-                    throw new InvalidDataException($"{ws.Prefix}: quantized weight is [{matrix.Rows}, {matrix.Cols}], expected [{outFeatures}, {inFeatures}]");
-                return new QuantizedLinear(matrix, b, ws.Prefix);
-            }
-            if (q.AtLoad is QuantConfig atLoad)
-                return new QuantizedLinear(QuantizedMatrix.Quantize(ws.Get("weight", outFeatures, inFeatures), atLoad), b, ws.Prefix);
+            // A quantized checkpoint (`seesharp quantize`): wrap the memory-mapped blocks, no re-quantization. Whichever
+            // modules it quantized are used as stored.
+            var matrix = QuantizedMatrix.FromTensors(n => ws.GetRaw(n[(ws.Prefix.Length + 1)..]), ws.Prefix, stored);
+            if (matrix.Rows != outFeatures || matrix.Cols != inFeatures)
+                throw new InvalidDataException($"{ws.Prefix}: quantized weight is [{matrix.Rows}, {matrix.Cols}], expected [{outFeatures}, {inFeatures}]");
+            return new QuantizedLinear(matrix, b, ws.Prefix);
         }
+        if (q?.AtLoad is QuantConfig atLoad && q.Applies(ws.Prefix))
+            return new QuantizedLinear(QuantizedMatrix.Quantize(ws.Get("weight", outFeatures, inFeatures), atLoad), b, ws.Prefix);
         var weight = ws.Get("weight", outFeatures, inFeatures);
         return new DenseLinear(new WeightMatrix(weight), b, ws.Prefix);
     }
