@@ -212,6 +212,10 @@ internal static class SmolVlmSynth
         string outDir = a.Get("out");
         ulong seed = (ulong)a.Int("seed", 1234);
         double shardGb = double.Parse(a.Opt("shard-gb", "4.9"), CultureInfo.InvariantCulture);
+        // --longest-edge: overrides preprocessor_config.json size.longest_edge. SmolVLM-256M publishes 2048, which
+        // transformers >= 4.47 accepts (MAX_IMAGE_SIZE 4096) but 4.46's Idefics3ImageProcessor, and so SeeSharp,
+        // refuses (limit 1820); 1820 gives the same tiles for square images (1820 rounds up to 4 x 512).
+        int longestEdge = a.Int("longest-edge", spec.LongestEdge);
         a.CheckAllUsed();
         var dtype = dtypeName switch
         {
@@ -220,6 +224,8 @@ internal static class SmolVlmSynth
             "f32" => DType.F32,
             _ => throw new ArgumentException($"--dtype {dtypeName}: bf16, f16 or f32"),
         };
+        if (longestEdge < spec.MaxImageSize) throw new ArgumentException($"--longest-edge {longestEdge}: must be at least max_image_size {spec.MaxImageSize}");
+        spec = spec with { LongestEdge = longestEdge };
         string tokenizerDir = Path.Combine(RepoRoot(), "tests", "fixtures", "idefics3-tiny", "model");
         Write(spec, outDir, dtype, seed, shardGb, tokenizerDir, Console.WriteLine);
         return 0;
