@@ -8,7 +8,7 @@ using SeeSharp.Models.Idefics3;
 namespace SeeSharp.Bench;
 
 /// <summary>
-/// <c>smolvlm --size 256m|2.2b [--threads N] [--tokens 64] [--no-split] [--json] [--models DIR]</c>: the synthetic
+/// <c>smolvlm --size 256m|2.2b [--threads N] [--tokens 64] [--no-split] [--peer] [--json] [--models DIR]</c>: the synthetic
 /// real-shape SmolVLM checkpoint (tools/SeeSharp.Tools <c>synth --config smolvlm-256m|smolvlm-2.2b --dtype bf16</c>,
 /// made under models/ when missing), driven through the PUBLIC API only: <see cref="VisionModel.FromPretrainedAsync"/>,
 /// <see cref="Processor.Apply(Chat, bool)"/> on a chat holding one 512x512 image and a short question, then
@@ -17,6 +17,9 @@ namespace SeeSharp.Bench;
 /// encode and prefill by the result's <see cref="GenerationTimings"/>), decode tokens/s (from the timings and from the
 /// stream's own clock), peak RSS (VmHWM), weight bytes. One warm-up generation first (a 64x64 image, no split, 2
 /// tokens) so JIT compilation and first page-in of the weights are not in the numbers; load time is reported apart.
+/// With --peer, llama.cpp (bench/SeeSharp.Bench.Peer, LLamaSharp 0.30.0) runs the same text decoder exported to a BF16
+/// GGUF (tools <c>gguf</c>) with the same threads, prefilling as many (random) token ids as our prompt had and decoding
+/// --tokens greedily: a text-only peer (no vision tower: llama.cpp's libmtmd would need an mmproj GGUF, not written).
 /// With --json the last line is one JSON object.
 /// </summary>
 internal static class SmolVlmBench
@@ -41,10 +44,32 @@ internal static class SmolVlmBench
         string longestEdge = size == "256m" ? " --longest-edge 1820" : "";
         if (!File.Exists(Path.Combine(dir, "model.safetensors")) && !File.Exists(Path.Combine(dir, "model.safetensors.index.json")))
             Exec("dotnet", $"run -c Release --project {Path.Combine(root, "tools", "SeeSharp.Tools")} -- synth --config smolvlm-{size} --dtype bf16{longestEdge} --out {dir}");
-        return RunAsync(dir, size, threads, tokens, split, json).GetAwaiter().GetResult();
+        var o = RunAsync(dir, size, threads, tokens, split).GetAwaiter().GetResult();
+        if (args.Contains("--peer"))
+        {
+            string gguf = Path.Combine(models, $"synth-smolvlm-{size}-text-bf16.gguf");
+            if (!File.Exists(gguf))
+                Exec("dotnet", $"run -c Release --project {Path.Combine(root, "tools", "SeeSharp.Tools")} -- gguf --model {dir} --out {gguf} --type bf16");
+            string peerProject = Path.Combine(root, "bench", "SeeSharp.Bench.Peer");
+            var line = Exec("dotnet", $"run -c Release --project {peerProject} -- bench --model {gguf} --threads {threads} --prefill {o["prompt_tokens"]} --decode {tokens} --json", capture: true);
+            var raw = JsonNode.Parse(line.Trim().Split('\n')[^1])!.AsObject();
+            o["llamacpp_bf16"] = new JsonObject
+            {
+                ["weight_bytes"] = new FileInfo(gguf).Length,
+                ["prefill_tokens"] = raw["prefill_tokens"]!.DeepClone(),
+                ["prefill_tps"] = Math.Round(raw["prefill_tok_s"]!.GetValue<double>(), 2),
+                ["decode_tps"] = Math.Round(raw["decode_tok_s"]!.GetValue<double>(), 2),
+                ["decode_tps_median_step"] = Math.Round(raw["decode_tok_s_median"]!.GetValue<double>(), 2),
+                ["peak_rss_bytes"] = (long)(raw["peak_rss_gb"]!.GetValue<double>() * 1e9),
+            };
+            Console.WriteLine($"  llama.cpp (text decoder only, BF16 GGUF, {threads} threads): prefill {o["llamacpp_bf16"]!["prefill_tps"]} tok/s over {o["prompt_tokens"]} tokens, " +
+                $"decode {o["llamacpp_bf16"]!["decode_tps"]} tok/s (median step {o["llamacpp_bf16"]!["decode_tps_median_step"]} tok/s)");
+        }
+        if (json) Console.WriteLine(o.ToJsonString());
+        return 0;
     }
 
-    private static async Task<int> RunAsync(string dir, string size, int threads, int tokens, bool split, bool json)
+    private static async Task<JsonObject> RunAsync(string dir, string size, int threads, int tokens, bool split)
     {
         var load = Stopwatch.StartNew();
         using var model = await VisionModel.FromPretrainedAsync(dir, new LoadOptions { Threads = threads });
@@ -124,8 +149,7 @@ internal static class SmolVlmBench
         Console.WriteLine($"  time to first token {firstS:F3} s = image encode {t.ImageEncodeSeconds:F3} s + prefill {t.PrefillSeconds:F3} s ({t.PrefillTokensPerSecond:F1} tok/s) + rest");
         Console.WriteLine($"  decode {t.DecodeTokens} tokens: {decodeTps:F2} tok/s (stream clock {o["decode_tps_stream"]}), {decoderBytes * decodeTps / 1e9:F2} GB/s of decoder weights");
         Console.WriteLine($"  load {loadS:F2} s, peak RSS {PeakRss() / 1e9:F2} GB");
-        if (json) Console.WriteLine(o.ToJsonString());
-        return 0;
+        return o;
     }
 
     /// <summary>A 24-bit bottom-up BMP of a smooth gradient with noise (photo-like, deterministic).</summary>
@@ -160,12 +184,14 @@ internal static class SmolVlmBench
         return -1;
     }
 
-    private static void Exec(string file, string arguments)
+    private static string Exec(string file, string arguments, bool capture = false)
     {
         Log($"$ {file} {arguments}");
-        using var p = Process.Start(new ProcessStartInfo(file, arguments) { UseShellExecute = false })!;
+        using var p = Process.Start(new ProcessStartInfo(file, arguments) { UseShellExecute = false, RedirectStandardOutput = capture })!;
+        string output = capture ? p.StandardOutput.ReadToEnd() : "";
         p.WaitForExit();
         if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {arguments} exited with {p.ExitCode}");
+        return output;
     }
 
     private static void Log(string s) => Console.Error.WriteLine(s);
