@@ -43,10 +43,13 @@ internal sealed record SmolVlmSpec(
     //      vocab 49155; vision hidden 1152, intermediate 4304, 27 layers, 16 heads, patch 14, image 384. A separate
     //      public "SmolVLM-Instruct model reference" document agrees and gives the token ids
     //      <fake_token_around_image> 49152, <image> 49153, <end_of_utterance> 49154 and lm_head [49155, 2048] untied.
-    //  NOT verified from a quoted file (recalled from the HF repos, marked "unverified" in the README):
-    //      256M token ids <global-img> 49152, rows 49153..49188, <fake_token_around_image> 49189, <end_of_utterance>
-    //      49279 (consistent with <image> 49190 [B] and vocab 49280 [A]); preprocessor size.longest_edge 2048 (256M)
-    //      and 1536 (2.2B) = 4 x max_image_size; 2.2B max_position_embeddings 16384.
+    //  [D] preprocessor: a Scala port quoting SmolVLM-256M's whole preprocessor_config.json (size.longest_edge 2048,
+    //      max_image_size 512, resample 1, mean/std 0.5) and Swift tests (image_seq_len 64); a third-party test giving
+    //      "a real pair of files" for the 2.2B (size.longest_edge 1536, max_image_size 384).
+    //  [F] 256M token ids pinned by third-party tokenizer tests against the real tokenizer: <global-img> 49152, rows
+    //      49153..49188, <fake_token_around_image> 49189, <image> 49190, <end_of_utterance> 49279.
+    //  NOT verified from a quoted file (recalled, marked so in the README): 2.2B max_position_embeddings 16384;
+    //      generation_config.json of both.
 
     /// <summary>HuggingFaceTB/SmolVLM-256M-Instruct.</summary>
     public static readonly SmolVlmSpec SmolVlm256M = new("smolvlm-256m",
