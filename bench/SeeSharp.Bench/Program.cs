@@ -13,6 +13,7 @@ switch (mode)
         return E2eBench.Run(args.Skip(1).ToArray());
     case "e2e-run":
         return E2eBench.RunOne(args.Skip(1).ToArray());
+    case "smolvlm": return SmolVlmBench.Run(args.Skip(1).ToArray());
     case "conversation":
         return ConversationBench.Run(args.Skip(1).ToArray());
     default:

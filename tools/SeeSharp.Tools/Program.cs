@@ -12,7 +12,7 @@ try
     var a = new Args(args.Skip(1));
     int rc = args[0] switch
     {
-        "synth" => Synth.Run(a),
+        "synth" => SmolVlmSynthCommand.Handles(a) ? SmolVlmSynthCommand.Run(a) : Synth.Run(a),
         "gguf" => GgufExport.Run(a),
         "quantbench" => QuantBench.Run(a),
         "checkshapes" => CheckShapes.Run(a),
