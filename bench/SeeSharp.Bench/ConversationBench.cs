@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using SeeSharp.Generation;
 
+using static SeeSharp.Bench.BenchUtil;
+
 namespace SeeSharp.Bench;
 
 /// <summary>
@@ -56,13 +58,5 @@ internal static class ConversationBench
         return same ? 0 : 1;
     }
 
-    private static string? Arg(string[] args, string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
-    private static List<string> Args(string[] args, string name) => args.Select((a, i) => (a, i)).Where(p => p.a == name && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
 
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "SeeSharp.slnx"))) return d.FullName;
-        return Directory.GetCurrentDirectory();
-    }
 }

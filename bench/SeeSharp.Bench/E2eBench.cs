@@ -8,6 +8,8 @@ using SeeSharp.Engine.Safetensors;
 using SeeSharp.Imaging;
 using SeeSharp.Models.Idefics2;
 
+using static SeeSharp.Bench.BenchUtil;
+
 namespace SeeSharp.Bench;
 
 /// <summary>
@@ -195,33 +197,7 @@ internal static class E2eBench
 
     private static long ArgMax(float[] x) { int b = 0; for (int i = 1; i < x.Length; i++) if (x[i] > x[b]) b = i; return b; }
 
-    /// <summary>VmHWM of /proc/self/status: the peak resident set, file-backed (mapped weights) pages included.</summary>
-    private static long PeakRss()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        return -1;
-    }
 
-    private static string Exec(string file, string arguments, bool capture = false)
-    {
-        Log($"$ {file} {arguments}");
-        var psi = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = capture, UseShellExecute = false };
-        using var p = Process.Start(psi)!;
-        string output = capture ? p.StandardOutput.ReadToEnd() : "";
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {arguments} exited with {p.ExitCode}");
-        return output;
-    }
 
-    private static void Log(string s) => Console.Error.WriteLine(s);
-    private static string? Arg(string[] args, string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
 
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "SeeSharp.slnx"))) return d.FullName;
-        return Directory.GetCurrentDirectory();
-    }
 }

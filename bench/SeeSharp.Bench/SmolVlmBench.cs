@@ -5,6 +5,8 @@ using SeeSharp.Engine.Safetensors;
 using SeeSharp.Generation;
 using SeeSharp.Models.Idefics3;
 
+using static SeeSharp.Bench.BenchUtil;
+
 namespace SeeSharp.Bench;
 
 /// <summary>
@@ -175,32 +177,7 @@ internal static class SmolVlmBench
         return bytes;
     }
 
-    /// <summary>VmHWM of /proc/self/status: the peak resident set, file-backed (mapped weights) pages included.</summary>
-    private static long PeakRss()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        return -1;
-    }
 
-    private static string Exec(string file, string arguments, bool capture = false)
-    {
-        Log($"$ {file} {arguments}");
-        using var p = Process.Start(new ProcessStartInfo(file, arguments) { UseShellExecute = false, RedirectStandardOutput = capture })!;
-        string output = capture ? p.StandardOutput.ReadToEnd() : "";
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {arguments} exited with {p.ExitCode}");
-        return output;
-    }
 
-    private static void Log(string s) => Console.Error.WriteLine(s);
-    private static string? Arg(string[] args, string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
 
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "SeeSharp.slnx"))) return d.FullName;
-        return Directory.GetCurrentDirectory();
-    }
 }

@@ -306,6 +306,8 @@ internal static unsafe class FastOps
 
     private const int BlockedMinQ = 8, BlockedMinKv = 32, BlockedQueries = 256;
 
+    [ThreadStatic] private static Tensor? t_attentionScratch;
+
     /// <summary>
     /// Attention for many queries as two matrix products per (head, block of 256 queries), through the Linear
     /// kernels: S[nq, kvLen] = Q_h · K_hᵀ (K_h copied contiguous per kv head), scale, mask and softmax per row as
@@ -322,10 +324,16 @@ internal static unsafe class FastOps
         fixed (float* pq = q) fixed (float* pk = k) fixed (float* pv = v) fixed (float* po = o) fixed (float* pm = mask)
         {
             float* qp = pq, kp = pk, vp = pv, op = po, mp = pm;
+            // Views into one scratch tensor per calling thread, kept between calls: the vision tower calls this
+            // 27 times per image, and fresh pinned buffers each time pile up faster than the GC returns them.
+            long per = (long)kvLen * headDim;
+            var scratch = t_attentionScratch;
+            if (scratch is null || scratch.ElementCount < 2 * per * nKvHeads)
+                t_attentionScratch = scratch = Tensor.Allocate(DType.F32, 2 * per * nKvHeads);
             for (int g = 0; g < nKvHeads; g++)
             {
-                kh[g] = Tensor.Allocate(DType.F32, kvLen, headDim);
-                vt[g] = Tensor.Allocate(DType.F32, headDim, kvLen);
+                kh[g] = new Tensor(scratch.Storage, scratch.ByteOffset + 2 * g * per * sizeof(float), DType.F32, kvLen, headDim);
+                vt[g] = new Tensor(scratch.Storage, scratch.ByteOffset + (2 * g + 1) * per * sizeof(float), DType.F32, headDim, kvLen);
             }
             WorkerPool.Default.For(nKvHeads, g =>
             {

@@ -80,9 +80,10 @@ public sealed class Idefics3ImageProcessorTests
         Assert.Equal(364, c.MaxImageSize.LongestEdge);
         Assert.Equal(ResampleFilter.Lanczos, c.Resample);
         Assert.True(c.DoImageSplitting);
-        var e = Assert.Throws<InvalidDataException>(() => Idefics3ImageProcessorConfig.FromJson("""{"size": {"longest_edge": 2000}}""", "cfg.json"));
+        Assert.Equal(2048, Idefics3ImageProcessorConfig.FromJson("""{"size": {"longest_edge": 2048}}""").Size.LongestEdge); // SmolVLM-256M's
+        var e = Assert.Throws<InvalidDataException>(() => Idefics3ImageProcessorConfig.FromJson("""{"size": {"longest_edge": 5000}}""", "cfg.json"));
         Assert.Contains("cfg.json", e.Message);
-        Assert.Contains("2000", e.Message);
+        Assert.Contains("5000", e.Message);
     }
 
     [Fact]

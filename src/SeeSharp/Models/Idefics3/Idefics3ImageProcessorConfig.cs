@@ -9,8 +9,12 @@ namespace SeeSharp.Models.Idefics3;
 /// </summary>
 public sealed record Idefics3ImageProcessorConfig
 {
-    /// <summary>transformers' <c>get_resize_output_image_size</c> bound (<c>max_image_size=1820</c>): size.longest_edge may not exceed it.</summary>
-    public const int MaxResolution = 1820;
+    /// <summary>
+    /// transformers' <c>get_resize_output_image_size</c> upper bound: size.longest_edge may not exceed it, and resized
+    /// images are scaled below it. v4.46 used 1820; later releases raised it to 4096 (<c>MAX_IMAGE_SIZE</c>), which the
+    /// published SmolVLM-256M/500M need (longest_edge 2048). For every longest_edge up to 1820 both give the same sizes.
+    /// </summary>
+    public const int MaxResolution = 4096;
 
     /// <summary><c>do_convert_rgb</c> (default true).</summary>
     public bool DoConvertRgb { get; init; } = true;
