@@ -73,7 +73,7 @@ internal static class E2eBench
                 r["image_encode_split_s"] = f["image_encode_split_s"]!.DeepClone();
                 r["image_encode_measured_in"] = modes[0];
             }
-            r["decode_bandwidth_ratio"] = Math.Round(r["decoder_bytes"]!.GetValue<double>() * r["decode_tps"]!.GetValue<double>() / 1e9 / bandwidth, 3);
+            r["decode_bandwidth_ratio"] = Math.Round(Num(r["decoder_bytes"]!) * Num(r["decode_tps"]!) / 1e9 / bandwidth, 3);
             results[mode] = r;
         }
         // 4. The peer: llama.cpp on the same decoder.
@@ -119,13 +119,16 @@ internal static class E2eBench
         }
         foreach (var (ours, theirs) in new[] { ("bf16", "llamacpp_bf16"), ("int8", "llamacpp_q8_0"), ("int4", "llamacpp_q4_0") })
             if (r[ours] is JsonObject a && r[theirs] is JsonObject b && b["decode_tps"] is not null)
-                Console.WriteLine($"SeeSharp {ours} / llama.cpp {theirs[9..]}: decode {a["decode_tps"]!.GetValue<double>() / b["decode_tps"]!.GetValue<double>():F2}x, prefill {a["prefill_tps"]!.GetValue<double>() / b["prefill_tps"]!.GetValue<double>():F2}x");
+                Console.WriteLine($"SeeSharp {ours} / llama.cpp {theirs[9..]}: decode {Num(a["decode_tps"]!) / Num(b["decode_tps"]!):F2}x, prefill {Num(a["prefill_tps"]!) / Num(b["prefill_tps"]!):F2}x");
         if (r["int8"] is JsonObject i8 && r["bf16"] is JsonObject b16)
-            Console.WriteLine($"int8 / bf16 decode: {i8["decode_tps"]!.GetValue<double>() / b16["decode_tps"]!.GetValue<double>():F2}x");
+            Console.WriteLine($"int8 / bf16 decode: {Num(i8["decode_tps"]!) / Num(b16["decode_tps"]!):F2}x");
     }
 
     private static string G(JsonObject o, string key, double div = 1) =>
-        o[key] is JsonNode n ? (n.GetValue<double>() / div).ToString(div == 1 ? "F2" : "F2", CultureInfo.InvariantCulture) : "-";
+        o[key] is JsonNode n ? (Num(n) / div).ToString("F2", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>A JSON number as a double, whether it was written from an integer or a floating-point value.</summary>
+    private static double Num(JsonNode n) => double.Parse(n.ToJsonString(), CultureInfo.InvariantCulture);
 
     /// <summary>The child: one mode, one process. Prints one JSON line.</summary>
     public static int RunOne(string[] args)
