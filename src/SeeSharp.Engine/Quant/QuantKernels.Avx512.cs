@@ -55,6 +55,68 @@ internal static unsafe class Avx512QuantKernels
         out4[3] = Vector512.Sum(f3);
     }
 
+    /// <summary>
+    /// GEMM tile: 4 activation rows (row j at <paramref name="abs"/>/<paramref name="sign"/>/<paramref name="d"/> +
+    /// j · <paramref name="stride"/> bytes) × the 4 rows of one panel; <c>out16[4 j + r]</c> is exactly what
+    /// <see cref="I8Row"/> gives for activation row j (same lane-wise FMA order, same horizontal sum). Each weight chunk
+    /// is read 4 times from L1 per tile, each activation chunk once per tile.
+    /// </summary>
+    public static void I8RowTile4(sbyte* w, byte* abs, sbyte* sign, float* d, long stride, int chunks, float* out16)
+    {
+        var ones = Vector512.Create((short)1);
+        Vector512<float> f00 = default, f01 = default, f02 = default, f03 = default;
+        Vector512<float> f10 = default, f11 = default, f12 = default, f13 = default;
+        Vector512<float> f20 = default, f21 = default, f22 = default, f23 = default;
+        Vector512<float> f30 = default, f31 = default, f32 = default, f33 = default;
+        float* d1 = (float*)((byte*)d + stride), d2 = (float*)((byte*)d + 2 * stride), d3 = (float*)((byte*)d + 3 * stride);
+        for (int k = 0; k < chunks; k += 2)
+        {
+            // chunks k, k + 1 = one 128-column activation block; weight rows outer (negated once), activations from L1
+            sbyte* wc = w + k * 256;
+            byte* ab = abs + k * 64;
+            sbyte* sg = sign + k * 64;
+            var d0v = Vector512.Create(d[k >> 1]);
+            var d1v = Vector512.Create(d1[k >> 1]);
+            var d2v = Vector512.Create(d2[k >> 1]);
+            var d3v = Vector512.Create(d3[k >> 1]);
+            Col4(wc, ab, sg, stride, d0v, d1v, d2v, d3v, ones, ref f00, ref f10, ref f20, ref f30);
+            Col4(wc + 64, ab, sg, stride, d0v, d1v, d2v, d3v, ones, ref f01, ref f11, ref f21, ref f31);
+            Col4(wc + 128, ab, sg, stride, d0v, d1v, d2v, d3v, ones, ref f02, ref f12, ref f22, ref f32);
+            Col4(wc + 192, ab, sg, stride, d0v, d1v, d2v, d3v, ones, ref f03, ref f13, ref f23, ref f33);
+        }
+        out16[0] = Vector512.Sum(f00); out16[1] = Vector512.Sum(f01); out16[2] = Vector512.Sum(f02); out16[3] = Vector512.Sum(f03);
+        out16[4] = Vector512.Sum(f10); out16[5] = Vector512.Sum(f11); out16[6] = Vector512.Sum(f12); out16[7] = Vector512.Sum(f13);
+        out16[8] = Vector512.Sum(f20); out16[9] = Vector512.Sum(f21); out16[10] = Vector512.Sum(f22); out16[11] = Vector512.Sum(f23);
+        out16[12] = Vector512.Sum(f30); out16[13] = Vector512.Sum(f31); out16[14] = Vector512.Sum(f32); out16[15] = Vector512.Sum(f33);
+    }
+
+    // one weight row's 128-column block (chunk k at wr, chunk k + 1 at wr + 256) against 4 activation rows
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Col4(sbyte* wr, byte* ab, sbyte* sg, long stride, Vector512<float> d0, Vector512<float> d1,
+        Vector512<float> d2, Vector512<float> d3, Vector512<short> ones,
+        ref Vector512<float> f0, ref Vector512<float> f1, ref Vector512<float> f2, ref Vector512<float> f3)
+    {
+        var w0 = Vector512.Load(wr);
+        var w1 = Vector512.Load(wr + 256);
+        var n0 = Vector512<sbyte>.Zero - w0;
+        var n1 = Vector512<sbyte>.Zero - w1;
+        f0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Signed(ab, sg, w0, n0, w1, n1, ones)), d0, f0);
+        f1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Signed(ab + stride, sg + stride, w0, n0, w1, n1, ones)), d1, f1);
+        f2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Signed(ab + 2 * stride, sg + 2 * stride, w0, n0, w1, n1, ones)), d2, f2);
+        f3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Signed(ab + 3 * stride, sg + 3 * stride, w0, n0, w1, n1, ones)), d3, f3);
+    }
+
+    // Σ over the two chunks of |qx| · (w · sign(qx)), the sign picked by a bitwise select on the 0/0xFF sign bytes
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Signed(byte* ab, sbyte* sg, Vector512<sbyte> w0, Vector512<sbyte> n0,
+        Vector512<sbyte> w1, Vector512<sbyte> n1, Vector512<short> ones)
+    {
+        var s0 = Vector512.ConditionalSelect(Avx512F.LoadAlignedVector512NonTemporal(sg), n0, w0);
+        var s1 = Vector512.ConditionalSelect(Avx512F.LoadAlignedVector512NonTemporal(sg + 64), n1, w1);
+        return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512F.LoadAlignedVector512NonTemporal(ab), s0), ones)
+             + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512F.LoadAlignedVector512NonTemporal(ab + 64), s1), ones);
+    }
+
     public static void I8B32(sbyte* w, float* sc, in ActRow a, int chunks, float* out4)
     {
         var ones = Vector512.Create((short)1);

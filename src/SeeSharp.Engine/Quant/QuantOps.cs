@@ -9,6 +9,13 @@ public static unsafe class QuantOps
     /// <summary>Bytes of weights that a GEMM work item keeps hot in L2 while it runs every row of x over them.</summary>
     private const long GemmBlockBytes = 256 * 1024;
 
+    /// <summary>Rows of x per GEMM tile (the register-blocked kernels compute 4 rows of x × the 4 rows of a panel).</summary>
+    private const int TileRows = 4;
+
+    /// <summary>false runs m &gt; 1 as row-by-row panel kernels (the pre-tile GEMM) in place of the register-blocked
+    /// tiles; for side-by-side benchmarks only (results are bit-identical either way).</summary>
+    internal static bool UseTiles { get; set; } = true;
+
     /// <summary>
     /// y[m, rows] = x[m, cols] · Wᵀ (+ bias[rows]): each row of x is quantized once to int8 per block
     /// (<see cref="QuantLayout.ActivationBlock"/>), then integer dot products run panel by panel. m == 1 (GEMV)
@@ -55,10 +62,38 @@ public static unsafe class QuantOps
             for (int b0 = p0; b0 < p1; b0 += blockPanels)
             {
                 int b1 = Math.Min(p1, b0 + blockPanels);
-                for (int i = 0; i < m; i++)
+                int i = 0;
+                if (m >= TileRows && UseTiles && HasTile)
+                    for (; i + TileRows <= m; i += TileRows)
+                        for (int p = b0; p < b1; p++) Tile(p, i);
+                for (; i < m; i++)
                 {
                     var a = act.Row(i);
                     for (int p = b0; p < b1; p++) Panel(p, a, Y + (long)i * w.Rows);
+                }
+            }
+        }
+
+        private bool HasTile => w.Scheme == QuantScheme.Int8PerRow && Avx512QuantKernels.IsSupported;
+
+        // rows i .. i + 3 of x × panel p: the same per-element results as 4 Panel calls
+        private void Tile(int p, int i)
+        {
+            float* o = stackalloc float[16];
+            var a = act.Row(i);
+            long panelWeightBytes = (long)w.Chunks * 4 * QuantLayout.ChunkBytes;
+            sbyte* pw = (sbyte*)w.QWeight.Pointer + p * panelWeightBytes;
+            Avx512QuantKernels.I8RowTile4(pw, a.Abs, a.Sign, a.D, act.RowStride, w.Chunks, o);
+            float* scales = (float*)w.Scales.Pointer + p * 4;
+            int rows = Math.Min(4, w.Rows - p * 4);
+            for (int j = 0; j < TileRows; j++)
+            {
+                float* yRow = Y + (long)(i + j) * w.Rows;
+                for (int r = 0; r < rows; r++)
+                {
+                    int row = p * 4 + r;
+                    float v = o[4 * j + r] * scales[r];
+                    yRow[row] = Bias is null ? v : v + Bias[row];
                 }
             }
         }

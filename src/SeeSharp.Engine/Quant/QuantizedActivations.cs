@@ -1,4 +1,8 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SeeSharp.Engine.Kernels;
 
 namespace SeeSharp.Engine.Quant;
 
@@ -33,7 +37,10 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     private readonly long _rowStride;
     private readonly int _colsPadded, _blocks, _groups;
 
-    public QuantizedActivations(ReadOnlySpan<float> x, int m, int cols, QuantizedMatrix w)
+    /// <summary>Quantizes x[m, cols] for <paramref name="w"/>. <paramref name="vectorized"/> false forces the scalar
+    /// quantizer (the tests compare both; the AVX-512 one is bit-identical). Rows are split over
+    /// <see cref="WorkerPool.Default"/> when there are several.</summary>
+    public QuantizedActivations(ReadOnlySpan<float> x, int m, int cols, QuantizedMatrix w, bool vectorized = true)
     {
         M = m;
         _colsPadded = w.ColsPadded;
@@ -43,17 +50,35 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         _rowStride = 3L * _colsPadded + 4L * (_blocks + _groups);
         _rowStride = (_rowStride + 63) / 64 * 64;
         _buffer = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, _rowStride * m), 64);
-        var tmp = new float[_colsPadded];
-        for (int i = 0; i < m; i++)
+        int groupSize = w.Scheme == QuantScheme.Int4Group ? w.Config.GroupSize : 0;
+        bool vec = vectorized && Avx512F.IsSupported && Avx512BW.IsSupported;
+        int threads = WorkerPool.Default.Threads;
+        // rows in contiguous ranges; one item per thread (a few µs per row: more items only add overhead)
+        int items = m < 2 || threads == 1 || (long)m * cols < 16384 ? 1 : Math.Min(m, threads);
+        int per = (m + items - 1) / items;
+        fixed (float* px = x)
         {
-            x.Slice(i * cols, cols).CopyTo(tmp);
+            float* xp = px;
+            if (items == 1) QuantizeRows(xp, cols, 0, m, groupSize, vec);
+            else WorkerPool.Default.For(items, it => QuantizeRows(xp, cols, it * per, Math.Min(m, (it + 1) * per), groupSize, vec));
+        }
+    }
+
+    private void QuantizeRows(float* x, int cols, int i0, int i1, int groupSize, bool vec)
+    {
+        var tmp = new float[_colsPadded];
+        for (int i = i0; i < i1; i++)
+        {
+            new ReadOnlySpan<float>(x + (long)i * cols, cols).CopyTo(tmp);
             tmp.AsSpan(cols).Clear();
-            QuantizeRow(tmp, Row(i), w.Scheme == QuantScheme.Int4Group ? w.Config.GroupSize : 0);
+            QuantizeRow(tmp, Row(i), groupSize, vec);
         }
     }
 
     public int M { get; }
     public int Block { get; }
+    /// <summary>Bytes from one row's buffers (Q, Abs, Sign, D, GroupOffset) to the next row's.</summary>
+    public long RowStride => _rowStride;
 
     public ActRow Row(int i)
     {
@@ -62,11 +87,12 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         return new ActRow((sbyte*)p, p + _colsPadded, (sbyte*)(p + 2L * _colsPadded), d, d + _blocks);
     }
 
-    private void QuantizeRow(float[] x, ActRow a, int groupSize)
+    private void QuantizeRow(float[] x, ActRow a, int groupSize, bool vec)
     {
         int bs = Block;
         for (int b = 0; b < _blocks; b++)
         {
+            if (vec && QuantizeBlockAvx512(x, b * bs, bs, a, b)) continue;
             float d = QuantMath.Int8Scale(x, b * bs, bs);
             a.D[b] = d;
             float id = d == 0 ? 0 : 1f / d;
@@ -93,6 +119,55 @@ internal sealed unsafe class QuantizedActivations : IDisposable
                 a.GroupOffset[g] = 8f * off;
             }
         }
+    }
+
+    /// <summary>
+    /// The scalar block quantization above with AVX-512, bit for bit: amax is order-free, x · (1 / d) is the same fp32
+    /// product, and round half away from zero is truncate + (|fraction| ≥ 0.5 ? ±1 : 0) (the fraction v − trunc(v) is
+    /// exact). Returns false (the caller runs the scalar loop) when the block holds a NaN / ∞ or 1 / d is not finite.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool QuantizeBlockAvx512(float[] x, int start, int len, ActRow a, int b)
+    {
+        fixed (float* px = &x[start])
+        {
+            var amaxV = Vector512<float>.Zero;
+            var nan = Vector512<float>.Zero;
+            for (int c = 0; c < len; c += 16)
+            {
+                var v = Vector512.Load(px + c);
+                nan |= Vector512.IsNaN(v).AsSingle();
+                amaxV = Vector512.Max(amaxV, Vector512.Abs(v));
+            }
+            if (nan != Vector512<float>.Zero) return false;
+            float amax = 0;
+            for (int l = 0; l < 16; l++) amax = MathF.Max(amax, amaxV[l]);
+            if (!float.IsFinite(amax)) return false;
+            float d = amax / 127f;
+            float id = d == 0 ? 0 : 1f / d;
+            if (!float.IsFinite(id)) return false;
+            a.D[b] = d;
+            var idv = Vector512.Create(id);
+            var half = Vector512.Create(0.5f);
+            var one = Vector512.Create(1f);
+            var lim = Vector512.Create(127f);
+            for (int c = 0; c < len; c += 16)
+            {
+                var v = Vector512.Load(px + c) * idv;
+                var t = Vector512.Truncate(v);
+                var frac = v - t;
+                // away from zero: +1 where frac >= 0.5, -1 where frac <= -0.5
+                var r = t + (Vector512.GreaterThanOrEqual(frac, half).AsSingle() & one)
+                          - (Vector512.LessThanOrEqual(frac, -half).AsSingle() & one);
+                r = Vector512.Min(Vector512.Max(r, -lim), lim);
+                var q = Avx512F.ConvertToVector128SByte(Vector512.ConvertToInt32(r));
+                int o = start + c;
+                q.Store(a.Q + o);
+                Vector128.Abs(q).AsByte().Store(a.Abs + o);
+                Vector128.LessThan(q, Vector128<sbyte>.Zero).Store(a.Sign + o);
+            }
+        }
+        return true;
     }
 
     public void Dispose()
