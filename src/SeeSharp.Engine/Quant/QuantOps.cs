@@ -74,7 +74,7 @@ public static unsafe class QuantOps
             }
         }
 
-        private bool HasTile => w.Scheme == QuantScheme.Int8PerRow && Avx512QuantKernels.IsSupported;
+        private bool HasTile => w.Scheme != QuantScheme.Int8Block32 && Avx512QuantKernels.IsSupported;
 
         // rows i .. i + 3 of x × panel p: the same per-element results as 4 Panel calls
         private void Tile(int p, int i)
@@ -82,9 +82,19 @@ public static unsafe class QuantOps
             float* o = stackalloc float[16];
             var a = act.Row(i);
             long panelWeightBytes = (long)w.Chunks * 4 * QuantLayout.ChunkBytes;
-            sbyte* pw = (sbyte*)w.QWeight.Pointer + p * panelWeightBytes;
-            Avx512QuantKernels.I8RowTile4(pw, a.Abs, a.Sign, a.D, act.RowStride, w.Chunks, o);
-            float* scales = (float*)w.Scales.Pointer + p * 4;
+            float* scales = (float*)w.Scales.Pointer;
+            if (w.Scheme == QuantScheme.Int8PerRow)
+            {
+                sbyte* pw = (sbyte*)w.QWeight.Pointer + p * panelWeightBytes;
+                Avx512QuantKernels.I8RowTile4(pw, a.Abs, a.Sign, a.D, act.RowStride, w.Chunks, o);
+                for (int k = 0; k < 16; k++) o[k] *= scales[p * 4 + (k & 3)];
+            }
+            else
+            {
+                int g = w.Config.GroupSize;
+                float* sc = scales + (long)p * (w.ColsPadded / g) * 4;
+                Avx512QuantKernels.I4Tile4(w.QWeight.Pointer + p * panelWeightBytes, sc, a, act.RowStride, w.Chunks, g, o);
+            }
             int rows = Math.Min(4, w.Rows - p * 4);
             for (int j = 0; j < TileRows; j++)
             {
@@ -92,7 +102,7 @@ public static unsafe class QuantOps
                 for (int r = 0; r < rows; r++)
                 {
                     int row = p * 4 + r;
-                    float v = o[4 * j + r] * scales[r];
+                    float v = o[4 * j + r];
                     yRow[row] = Bias is null ? v : v + Bias[row];
                 }
             }

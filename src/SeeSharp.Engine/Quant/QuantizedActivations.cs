@@ -19,10 +19,13 @@ internal unsafe readonly struct ActRow
     public readonly float* D;
     /// <summary>Int4 only: per weight group g, 8 * Σ_{blocks j in g} D[j] * Σ q over block j (the +8 offset of the nibbles).</summary>
     public readonly float* GroupOffset;
+    /// <summary>Int4 only, 64-byte aligned: per 128-column chunk, 32 floats = D of its 4 blocks, each repeated 8 times
+    /// (lanes 0-15 pair with the low nibbles, 16-31 with the high nibbles; the GEMM tile reads them as operands).</summary>
+    public readonly float* DWide;
 
-    public ActRow(sbyte* q, byte* abs, sbyte* sign, float* d, float* groupOffset)
+    public ActRow(sbyte* q, byte* abs, sbyte* sign, float* d, float* groupOffset, float* dWide)
     {
-        Q = q; Abs = abs; Sign = sign; D = d; GroupOffset = groupOffset;
+        Q = q; Abs = abs; Sign = sign; D = d; GroupOffset = groupOffset; DWide = dWide;
     }
 }
 
@@ -35,7 +38,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
 {
     private byte* _buffer;
     private readonly long _rowStride;
-    private readonly int _colsPadded, _blocks, _groups;
+    private readonly int _colsPadded, _blocks, _groups, _dWideBytes;
 
     /// <summary>Quantizes x[m, cols] for <paramref name="w"/>. <paramref name="vectorized"/> false forces the scalar
     /// quantizer (the tests compare both; the AVX-512 one is bit-identical). Rows are split over
@@ -47,7 +50,8 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         Block = QuantLayout.ActivationBlock(w.Scheme);
         _blocks = _colsPadded / Block;
         _groups = w.Scheme == QuantScheme.Int4Group ? _colsPadded / w.Config.GroupSize : 0;
-        _rowStride = 3L * _colsPadded + 4L * (_blocks + _groups);
+        _dWideBytes = _groups > 0 ? _colsPadded : 0;             // 32 floats per 128 columns
+        _rowStride = 3L * _colsPadded + _dWideBytes + 4L * (_blocks + _groups);
         _rowStride = (_rowStride + 63) / 64 * 64;
         _buffer = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, _rowStride * m), 64);
         int groupSize = w.Scheme == QuantScheme.Int4Group ? w.Config.GroupSize : 0;
@@ -83,8 +87,9 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     public ActRow Row(int i)
     {
         byte* p = _buffer + i * _rowStride;
-        float* d = (float*)(p + 3L * _colsPadded);
-        return new ActRow((sbyte*)p, p + _colsPadded, (sbyte*)(p + 2L * _colsPadded), d, d + _blocks);
+        float* wide = (float*)(p + 3L * _colsPadded);
+        float* d = (float*)(p + 3L * _colsPadded + _dWideBytes);
+        return new ActRow((sbyte*)p, p + _colsPadded, (sbyte*)(p + 2L * _colsPadded), d, d + _blocks, wide);
     }
 
     private void QuantizeRow(float[] x, ActRow a, int groupSize, bool vec)
@@ -117,6 +122,10 @@ internal sealed unsafe class QuantizedActivations : IDisposable
                     off += a.D[j] * s;
                 }
                 a.GroupOffset[g] = 8f * off;
+            }
+            for (int ch = 0; ch < _colsPadded / 128; ch++)
+            {
+                for (int l = 0; l < 32; l++) a.DWide[ch * 32 + l] = a.D[ch * 4 + l / 8];
             }
         }
     }
