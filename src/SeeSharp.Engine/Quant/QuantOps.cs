@@ -20,7 +20,9 @@ public static unsafe class QuantOps
     /// y[m, rows] = x[m, cols] · Wᵀ (+ bias[rows]): each row of x is quantized once to int8 per block
     /// (<see cref="QuantLayout.ActivationBlock"/>), then integer dot products run panel by panel. m == 1 (GEMV)
     /// splits the panels over the workers in contiguous ranges (one sequential stream each); m &gt; 1 (GEMM) also
-    /// walks the panels in L2-sized blocks and runs every row of x over a block before moving on.
+    /// walks the panels in L2-sized blocks and runs every row of x over a block before moving on, as register tiles of
+    /// 4 rows of x × 4 weight rows where the ISA and scheme have one (AVX-512: Int8PerRow, Int4Group). Each row of y is
+    /// bit-identical to an m = 1 call.
     /// </summary>
     public static void Linear(ReadOnlySpan<float> x, int m, QuantizedMatrix w, ReadOnlySpan<float> bias, Span<float> y)
     {

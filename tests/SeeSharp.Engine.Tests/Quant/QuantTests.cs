@@ -3,7 +3,8 @@
 // (c) QuantOps.Linear (SIMD, threaded; rerun by test.sh with AVX-512 and all intrinsics disabled) against the scalar
 // twin QuantReference.Linear (Tolerances.Quant.KernelVsTwinRelative); (d) the quantized product against the fp32
 // product (normalized MSE, Tolerances.Quant.*LinearNmse); (e) save -> load through safetensors: bit-exact tensors
-// and identical outputs; (f) quantization_config JSON round trip and malformed configs/tensors rejected.
+// and identical outputs; (f) quantization_config JSON round trip and malformed configs/tensors rejected; (g) the GEMM
+// (tiles) against m GEMV calls and the AVX-512 activation quantizer against the scalar one: both exact (bit-identical).
 using System.Text.Json.Nodes;
 using SeeSharp.Engine;
 using SeeSharp.Engine.Kernels;
