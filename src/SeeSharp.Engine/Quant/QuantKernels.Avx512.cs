@@ -111,8 +111,9 @@ internal static unsafe class Avx512QuantKernels
     private static Vector512<int> Signed(byte* ab, sbyte* sg, Vector512<sbyte> w0, Vector512<sbyte> n0,
         Vector512<sbyte> w1, Vector512<sbyte> n1, Vector512<short> ones)
     {
-        var s0 = Vector512.ConditionalSelect(Avx512F.LoadAlignedVector512NonTemporal(sg), n0, w0);
-        var s1 = Vector512.ConditionalSelect(Avx512F.LoadAlignedVector512NonTemporal(sg + 64), n1, w1);
+        // sign ? -w : w as one vpternlogd (0xCA = A ? B : C) whose destination is the freshly loaded sign (no copy)
+        var s0 = Avx512F.TernaryLogic(Avx512F.LoadAlignedVector512NonTemporal(sg), n0, w0, 0xCA);
+        var s1 = Avx512F.TernaryLogic(Avx512F.LoadAlignedVector512NonTemporal(sg + 64), n1, w1, 0xCA);
         return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512F.LoadAlignedVector512NonTemporal(ab), s0), ones)
              + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512F.LoadAlignedVector512NonTemporal(ab + 64), s1), ones);
     }
