@@ -192,9 +192,10 @@ public sealed class QuantTests : IDisposable
     [MemberData(nameof(Schemes))]
     public unsafe void VectorizedActivationQuantizationEqualsScalar(QuantScheme s, int g)
     {
-        // property: the AVX-512 activation quantizer (threaded over rows) gives the same bytes and scales as the
-        // scalar loop (exact). Rows: Gaussian; exact .5 ties of both signs (amax 127 -> d = 1); all zeros; tiny
-        // values; a NaN and an infinity (the scalar fallback); cols not a multiple of the block (zero padding).
+        // property: the vectorized activation quantizer (AVX-512, or AVX2 when test.sh disables AVX-512; threaded over
+        // rows) gives the same bytes and scales as the scalar loop (exact). Rows: Gaussian; exact .5 ties of both signs
+        // (amax 127 -> d = 1); all zeros; tiny values; a NaN and an infinity (the scalar fallback); cols not a multiple
+        // of the block (zero padding).
         const int cols = 1000, m = 24;
         var q = Make(s, g, 8, cols, 3, out _);
         var x = Gaussian(m * cols, 4, 3f);
