@@ -59,7 +59,15 @@ internal static class QuantBench
                 double tk = Time(() => QuantOps.Linear(x, m, q, [], y), reps);
                 double gbRead = bytes / tr / 1e9, gbKernel = bytes / tk / 1e9;
                 ratios.Add(gbKernel / gbRead);
-                string flops = m > 1 ? $"  {2.0 * m * rows * cols / tk / 1e9:F1} GFLOP/s" : "";
+                string flops = "";
+                if (m > 1)
+                {
+                    // the pre-tile GEMM (row by row over L2 blocks of panels) in the same trial
+                    QuantOps.UseTiles = false;
+                    double tu = Time(() => QuantOps.Linear(x, m, q, [], y), reps);
+                    QuantOps.UseTiles = true;
+                    flops = $"  {2.0 * m * rows * cols / tk / 1e9:F1} GFLOP/s (untiled {2.0 * m * rows * cols / tu / 1e9:F1}, speedup {tu / tk:F2})";
+                }
                 Console.WriteLine($"  {name,-9} {bytes / 1e6,7:F1} MB  trial {t}: read {gbRead,5:F1} GB/s  gemv {gbKernel,5:F1} GB/s  ratio {gbKernel / gbRead:F2}{flops}");
             }
             ratios.Sort();

@@ -55,6 +55,69 @@ internal static unsafe class Avx512QuantKernels
         out4[3] = Vector512.Sum(f3);
     }
 
+    /// <summary>
+    /// GEMM tile: 4 activation rows (row j at <paramref name="abs"/>/<paramref name="sign"/>/<paramref name="d"/> +
+    /// j · <paramref name="stride"/> bytes) × the 4 rows of one panel; <c>out16[4 j + r]</c> is exactly what
+    /// <see cref="I8Row"/> gives for activation row j (same lane-wise FMA order, same horizontal sum). Each weight chunk
+    /// is read 4 times from L1 per tile, each activation chunk once per tile.
+    /// </summary>
+    public static void I8RowTile4(sbyte* w, byte* abs, sbyte* sign, float* d, long stride, int chunks, float* out16)
+    {
+        var ones = Vector512.Create((short)1);
+        Vector512<float> f00 = default, f01 = default, f02 = default, f03 = default;
+        Vector512<float> f10 = default, f11 = default, f12 = default, f13 = default;
+        Vector512<float> f20 = default, f21 = default, f22 = default, f23 = default;
+        Vector512<float> f30 = default, f31 = default, f32 = default, f33 = default;
+        float* d1 = (float*)((byte*)d + stride), d2 = (float*)((byte*)d + 2 * stride), d3 = (float*)((byte*)d + 3 * stride);
+        for (int k = 0; k < chunks; k += 2)
+        {
+            // chunks k, k + 1 = one 128-column activation block; weight rows outer (negated once), activations from L1
+            sbyte* wc = w + k * 256;
+            byte* ab = abs + k * 64;
+            sbyte* sg = sign + k * 64;
+            var d0v = Vector512.Create(d[k >> 1]);
+            var d1v = Vector512.Create(d1[k >> 1]);
+            var d2v = Vector512.Create(d2[k >> 1]);
+            var d3v = Vector512.Create(d3[k >> 1]);
+            Col4(wc, ab, sg, stride, d0v, d1v, d2v, d3v, ones, ref f00, ref f10, ref f20, ref f30);
+            Col4(wc + 64, ab, sg, stride, d0v, d1v, d2v, d3v, ones, ref f01, ref f11, ref f21, ref f31);
+            Col4(wc + 128, ab, sg, stride, d0v, d1v, d2v, d3v, ones, ref f02, ref f12, ref f22, ref f32);
+            Col4(wc + 192, ab, sg, stride, d0v, d1v, d2v, d3v, ones, ref f03, ref f13, ref f23, ref f33);
+        }
+        out16[0] = Vector512.Sum(f00); out16[1] = Vector512.Sum(f01); out16[2] = Vector512.Sum(f02); out16[3] = Vector512.Sum(f03);
+        out16[4] = Vector512.Sum(f10); out16[5] = Vector512.Sum(f11); out16[6] = Vector512.Sum(f12); out16[7] = Vector512.Sum(f13);
+        out16[8] = Vector512.Sum(f20); out16[9] = Vector512.Sum(f21); out16[10] = Vector512.Sum(f22); out16[11] = Vector512.Sum(f23);
+        out16[12] = Vector512.Sum(f30); out16[13] = Vector512.Sum(f31); out16[14] = Vector512.Sum(f32); out16[15] = Vector512.Sum(f33);
+    }
+
+    // one weight row's 128-column block (chunk k at wr, chunk k + 1 at wr + 256) against 4 activation rows
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Col4(sbyte* wr, byte* ab, sbyte* sg, long stride, Vector512<float> d0, Vector512<float> d1,
+        Vector512<float> d2, Vector512<float> d3, Vector512<short> ones,
+        ref Vector512<float> f0, ref Vector512<float> f1, ref Vector512<float> f2, ref Vector512<float> f3)
+    {
+        var w0 = Vector512.Load(wr);
+        var w1 = Vector512.Load(wr + 256);
+        var n0 = Vector512<sbyte>.Zero - w0;
+        var n1 = Vector512<sbyte>.Zero - w1;
+        f0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Signed(ab, sg, w0, n0, w1, n1, ones)), d0, f0);
+        f1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Signed(ab + stride, sg + stride, w0, n0, w1, n1, ones)), d1, f1);
+        f2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Signed(ab + 2 * stride, sg + 2 * stride, w0, n0, w1, n1, ones)), d2, f2);
+        f3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Signed(ab + 3 * stride, sg + 3 * stride, w0, n0, w1, n1, ones)), d3, f3);
+    }
+
+    // Σ over the two chunks of |qx| · (w · sign(qx)), the sign picked by a bitwise select on the 0/0xFF sign bytes
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Signed(byte* ab, sbyte* sg, Vector512<sbyte> w0, Vector512<sbyte> n0,
+        Vector512<sbyte> w1, Vector512<sbyte> n1, Vector512<short> ones)
+    {
+        // sign ? -w : w as one vpternlogd (0xCA = A ? B : C) whose destination is the freshly loaded sign (no copy)
+        var s0 = Avx512F.TernaryLogic(Avx512F.LoadAlignedVector512NonTemporal(sg), n0, w0, 0xCA);
+        var s1 = Avx512F.TernaryLogic(Avx512F.LoadAlignedVector512NonTemporal(sg + 64), n1, w1, 0xCA);
+        return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512F.LoadAlignedVector512NonTemporal(ab), s0), ones)
+             + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512F.LoadAlignedVector512NonTemporal(ab + 64), s1), ones);
+    }
+
     public static void I8B32(sbyte* w, float* sc, in ActRow a, int chunks, float* out4)
     {
         var ones = Vector512.Create((short)1);
@@ -132,6 +195,89 @@ internal static unsafe class Avx512QuantKernels
         var uhi = Vector512.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low;
         f = Avx512F.FusedMultiplyAdd(Nibbles(ulo, x0, ones), Avx512F.PermuteVar16x32(sv, ilo) * dlo, f);
         f = Avx512F.FusedMultiplyAdd(Nibbles(uhi, x1, ones), Avx512F.PermuteVar16x32(sv, ihi) * dhi, f);
+    }
+
+    /// <summary>
+    /// GEMM tile for Int4Group: 4 activation rows (row j's pointers + j · <paramref name="stride"/> bytes from
+    /// <paramref name="a"/>'s) × the 4 rows of one panel; <c>out16[4 j + r]</c> is exactly what <see cref="I4"/> gives
+    /// for activation row j (same products, same FMA order, same sums). The nibbles and permuted scales of a weight row
+    /// are made once per tile; the activations and their widened scales (<see cref="ActRow.DWide"/>) come from L1.
+    /// </summary>
+    public static void I4Tile4(byte* w, float* sc, in ActRow a, long stride, int chunks, int groupSize, float* out16)
+    {
+        var ones = Vector512.Create((short)1);
+        var low = Vector512.Create((byte)0x0F);
+        int per = groupSize / 32;
+        var idx = stackalloc Vector512<int>[8];
+        for (int r = 0; r < 4; r++) { idx[2 * r] = Idx(r, 0, per); idx[2 * r + 1] = Idx(r, 2, per); }
+        int scPerChunk = 4 * 128 / groupSize;
+        Vector512<float> f00 = default, f01 = default, f02 = default, f03 = default;
+        Vector512<float> f10 = default, f11 = default, f12 = default, f13 = default;
+        Vector512<float> f20 = default, f21 = default, f22 = default, f23 = default;
+        Vector512<float> f30 = default, f31 = default, f32 = default, f33 = default;
+        sbyte* q = a.Q;
+        float* dw = a.DWide;
+        for (int ch = 0; ch < chunks; ch++)
+        {
+            float* s = sc + ch * scPerChunk;
+            Vector512<float> sv = per == 1 ? Vector512.Load(s)
+                : per == 2 ? Vector256.Load(s).ToVector512Unsafe<float>()
+                : Vector128.Load(s).ToVector256Unsafe().ToVector512Unsafe();
+            byte* wc = w + ch * 256;
+            sbyte* qc = q + ch * 128;
+            float* dc = dw + ch * 32;
+            Col4I4(wc, sv, idx[0], idx[1], qc, dc, stride, low, ones, ref f00, ref f10, ref f20, ref f30);
+            Col4I4(wc + 64, sv, idx[2], idx[3], qc, dc, stride, low, ones, ref f01, ref f11, ref f21, ref f31);
+            Col4I4(wc + 128, sv, idx[4], idx[5], qc, dc, stride, low, ones, ref f02, ref f12, ref f22, ref f32);
+            Col4I4(wc + 192, sv, idx[6], idx[7], qc, dc, stride, low, ones, ref f03, ref f13, ref f23, ref f33);
+        }
+        int groups = chunks * 128 / groupSize;
+        float* off = stackalloc float[16];
+        for (int j = 0; j < 4; j++)
+        {
+            float* go = (float*)((byte*)a.GroupOffset + j * stride);
+            var o = Vector128<float>.Zero;
+            for (int g = 0; g < groups; g++) o += Vector128.Load(sc + g * 4) * go[g];
+            o.Store(off + 4 * j);
+        }
+        out16[0] = Vector512.Sum(f00) - off[0]; out16[1] = Vector512.Sum(f01) - off[1];
+        out16[2] = Vector512.Sum(f02) - off[2]; out16[3] = Vector512.Sum(f03) - off[3];
+        out16[4] = Vector512.Sum(f10) - off[4]; out16[5] = Vector512.Sum(f11) - off[5];
+        out16[6] = Vector512.Sum(f12) - off[6]; out16[7] = Vector512.Sum(f13) - off[7];
+        out16[8] = Vector512.Sum(f20) - off[8]; out16[9] = Vector512.Sum(f21) - off[9];
+        out16[10] = Vector512.Sum(f22) - off[10]; out16[11] = Vector512.Sum(f23) - off[11];
+        out16[12] = Vector512.Sum(f30) - off[12]; out16[13] = Vector512.Sum(f31) - off[13];
+        out16[14] = Vector512.Sum(f32) - off[14]; out16[15] = Vector512.Sum(f33) - off[15];
+    }
+
+    // one weight row's chunk (128 columns as nibbles) against 4 activation rows, as Row in I4
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Col4I4(byte* wr, Vector512<float> sv, Vector512<int> ilo, Vector512<int> ihi, sbyte* q, float* dw,
+        long stride, Vector512<byte> low, Vector512<short> ones,
+        ref Vector512<float> f0, ref Vector512<float> f1, ref Vector512<float> f2, ref Vector512<float> f3)
+    {
+        var v = Vector512.Load(wr);
+        var ulo = v & low;
+        var uhi = Vector512.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low;
+        var slo = Avx512F.PermuteVar16x32(sv, ilo);
+        var shi = Avx512F.PermuteVar16x32(sv, ihi);
+        NibbleRow(ulo, uhi, slo, shi, q, dw, ones, ref f0);
+        NibbleRow(ulo, uhi, slo, shi, q + stride, (float*)((byte*)dw + stride), ones, ref f1);
+        NibbleRow(ulo, uhi, slo, shi, q + 2 * stride, (float*)((byte*)dw + 2 * stride), ones, ref f2);
+        NibbleRow(ulo, uhi, slo, shi, q + 3 * stride, (float*)((byte*)dw + 3 * stride), ones, ref f3);
+    }
+
+    // non-temporal-hint loads (aligned activation buffers): the JIT does not hoist them into registers across the tile
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void NibbleRow(Vector512<byte> ulo, Vector512<byte> uhi, Vector512<float> slo, Vector512<float> shi,
+        sbyte* q, float* dw, Vector512<short> ones, ref Vector512<float> f)
+    {
+        var x0 = Avx512F.LoadAlignedVector512NonTemporal(q);
+        var x1 = Avx512F.LoadAlignedVector512NonTemporal(q + 64);
+        var dlo = Avx512F.LoadAlignedVector512NonTemporal((int*)dw).AsSingle();
+        var dhi = Avx512F.LoadAlignedVector512NonTemporal((int*)dw + 16).AsSingle();
+        f = Avx512F.FusedMultiplyAdd(Nibbles(ulo, x0, ones), slo * dlo, f);
+        f = Avx512F.FusedMultiplyAdd(Nibbles(uhi, x1, ones), shi * dhi, f);
     }
 
     // Lanes 0-7: scale index of 32-block b0 of row r; lanes 8-15: of block b0 + 1 (index = group * 4 + r).

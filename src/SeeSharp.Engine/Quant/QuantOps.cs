@@ -9,11 +9,20 @@ public static unsafe class QuantOps
     /// <summary>Bytes of weights that a GEMM work item keeps hot in L2 while it runs every row of x over them.</summary>
     private const long GemmBlockBytes = 256 * 1024;
 
+    /// <summary>Rows of x per GEMM tile (the register-blocked kernels compute 4 rows of x × the 4 rows of a panel).</summary>
+    private const int TileRows = 4;
+
+    /// <summary>false runs m &gt; 1 as row-by-row panel kernels (the pre-tile GEMM) in place of the register-blocked
+    /// tiles; for side-by-side benchmarks only (results are bit-identical either way).</summary>
+    internal static bool UseTiles { get; set; } = true;
+
     /// <summary>
     /// y[m, rows] = x[m, cols] · Wᵀ (+ bias[rows]): each row of x is quantized once to int8 per block
     /// (<see cref="QuantLayout.ActivationBlock"/>), then integer dot products run panel by panel. m == 1 (GEMV)
     /// splits the panels over the workers in contiguous ranges (one sequential stream each); m &gt; 1 (GEMM) also
-    /// walks the panels in L2-sized blocks and runs every row of x over a block before moving on.
+    /// walks the panels in L2-sized blocks and runs every row of x over a block before moving on, as register tiles of
+    /// 4 rows of x × 4 weight rows where the ISA and scheme have one (AVX-512: Int8PerRow, Int4Group). Each row of y is
+    /// bit-identical to an m = 1 call.
     /// </summary>
     public static void Linear(ReadOnlySpan<float> x, int m, QuantizedMatrix w, ReadOnlySpan<float> bias, Span<float> y)
     {
@@ -55,10 +64,48 @@ public static unsafe class QuantOps
             for (int b0 = p0; b0 < p1; b0 += blockPanels)
             {
                 int b1 = Math.Min(p1, b0 + blockPanels);
-                for (int i = 0; i < m; i++)
+                int i = 0;
+                if (m >= TileRows && UseTiles && HasTile)
+                    for (; i + TileRows <= m; i += TileRows)
+                        for (int p = b0; p < b1; p++) Tile(p, i);
+                for (; i < m; i++)
                 {
                     var a = act.Row(i);
                     for (int p = b0; p < b1; p++) Panel(p, a, Y + (long)i * w.Rows);
+                }
+            }
+        }
+
+        private bool HasTile => w.Scheme != QuantScheme.Int8Block32 && Avx512QuantKernels.IsSupported;
+
+        // rows i .. i + 3 of x × panel p: the same per-element results as 4 Panel calls
+        private void Tile(int p, int i)
+        {
+            float* o = stackalloc float[16];
+            var a = act.Row(i);
+            long panelWeightBytes = (long)w.Chunks * 4 * QuantLayout.ChunkBytes;
+            float* scales = (float*)w.Scales.Pointer;
+            if (w.Scheme == QuantScheme.Int8PerRow)
+            {
+                sbyte* pw = (sbyte*)w.QWeight.Pointer + p * panelWeightBytes;
+                Avx512QuantKernels.I8RowTile4(pw, a.Abs, a.Sign, a.D, act.RowStride, w.Chunks, o);
+                for (int k = 0; k < 16; k++) o[k] *= scales[p * 4 + (k & 3)];
+            }
+            else
+            {
+                int g = w.Config.GroupSize;
+                float* sc = scales + (long)p * (w.ColsPadded / g) * 4;
+                Avx512QuantKernels.I4Tile4(w.QWeight.Pointer + p * panelWeightBytes, sc, a, act.RowStride, w.Chunks, g, o);
+            }
+            int rows = Math.Min(4, w.Rows - p * 4);
+            for (int j = 0; j < TileRows; j++)
+            {
+                float* yRow = Y + (long)(i + j) * w.Rows;
+                for (int r = 0; r < rows; r++)
+                {
+                    int row = p * 4 + r;
+                    float v = o[4 * j + r];
+                    yRow[row] = Bias is null ? v : v + Bias[row];
                 }
             }
         }

@@ -3,7 +3,8 @@
 // (c) QuantOps.Linear (SIMD, threaded; rerun by test.sh with AVX-512 and all intrinsics disabled) against the scalar
 // twin QuantReference.Linear (Tolerances.Quant.KernelVsTwinRelative); (d) the quantized product against the fp32
 // product (normalized MSE, Tolerances.Quant.*LinearNmse); (e) save -> load through safetensors: bit-exact tensors
-// and identical outputs; (f) quantization_config JSON round trip and malformed configs/tensors rejected.
+// and identical outputs; (f) quantization_config JSON round trip and malformed configs/tensors rejected; (g) the GEMM
+// (tiles) against m GEMV calls and the AVX-512 activation quantizer against the scalar one: both exact (bit-identical).
 using System.Text.Json.Nodes;
 using SeeSharp.Engine;
 using SeeSharp.Engine.Kernels;
@@ -189,19 +190,62 @@ public sealed class QuantTests : IDisposable
     [Theory]
     [Trait("Category", "Kernels")]
     [MemberData(nameof(Schemes))]
-    public void GemmRowsEqualGemvExactly(QuantScheme s, int g)
+    public unsafe void VectorizedActivationQuantizationEqualsScalar(QuantScheme s, int g)
     {
-        // the GEMM path (m > 1, L2 blocks) runs the same kernels per row: bit-identical to m == 1 calls
-        const int rows = 67, cols = 384, m = 7;
-        var q = Make(s, g, rows, cols, 11, out _);
-        var x = Gaussian(m * cols, 12);
-        var y = new float[m * rows];
-        QuantOps.Linear(x, m, q, [], y);
-        var one = new float[rows];
+        // property: the vectorized activation quantizer (AVX-512, or AVX2 when test.sh disables AVX-512; threaded over
+        // rows) gives the same bytes and scales as the scalar loop (exact). Rows: Gaussian; exact .5 ties of both signs
+        // (amax 127 -> d = 1); all zeros; tiny values; a NaN and an infinity (the scalar fallback); cols not a multiple
+        // of the block (zero padding).
+        const int cols = 1000, m = 24;
+        var q = Make(s, g, 8, cols, 3, out _);
+        var x = Gaussian(m * cols, 4, 3f);
+        for (int c = 0; c < cols; c++)
+        {
+            x[cols + c] = c % 7 == 0 ? 127f : (c % 2 == 0 ? 1 : -1) * ((c % 127) + 0.5f);
+            x[2 * cols + c] = 0;
+            x[3 * cols + c] = 1e-40f * (c % 5 - 2);
+        }
+        x[4 * cols + 5] = float.NaN;
+        x[5 * cols + 300] = float.PositiveInfinity;
+        using var vec = new QuantizedActivations(x, m, cols, q);
+        using var sca = new QuantizedActivations(x, m, cols, q, vectorized: false);
+        int blocks = q.ColsPadded / vec.Block, groups = s == QuantScheme.Int4Group ? q.ColsPadded / g : 0;
         for (int i = 0; i < m; i++)
         {
-            QuantOps.Linear(x.AsSpan(i * cols, cols), 1, q, [], one);
-            Assert.Equal(one, y.AsSpan(i * rows, rows).ToArray());
+            ActRow a = vec.Row(i), b = sca.Row(i);
+            for (int c = 0; c < q.ColsPadded; c++)
+            {
+                Assert.True(a.Q[c] == b.Q[c] && a.Abs[c] == b.Abs[c] && a.Sign[c] == b.Sign[c],
+                    $"{QuantOps.Isa} {s} row {i} col {c}: q {a.Q[c]}/{a.Abs[c]}/{a.Sign[c]} vs scalar {b.Q[c]}/{b.Abs[c]}/{b.Sign[c]}");
+            }
+            for (int j = 0; j < blocks; j++)
+                Assert.Equal(BitConverter.SingleToInt32Bits(b.D[j]), BitConverter.SingleToInt32Bits(a.D[j]));
+            for (int j = 0; j < groups; j++)
+                Assert.Equal(BitConverter.SingleToInt32Bits(b.GroupOffset[j]), BitConverter.SingleToInt32Bits(a.GroupOffset[j]));
+        }
+    }
+
+    [Theory]
+    [Trait("Category", "Kernels")]
+    [MemberData(nameof(Schemes))]
+    public void GemmRowsEqualGemvExactly(QuantScheme s, int g)
+    {
+        // the GEMM path (m > 1: L2 blocks; 4-row x 4-row register tiles where the ISA has them, the rest row by row)
+        // does the same per-element arithmetic: bit-identical to m == 1 calls (tiles + 3 leftover rows, partial panel)
+        const int rows = 67, cols = 384;
+        var q = Make(s, g, rows, cols, 11, out _);
+        foreach (int m in new[] { 4, 7, 13 })
+        {
+            var x = Gaussian(m * cols, 12 + m);
+            var bias = Gaussian(rows, 5);
+            var y = new float[m * rows];
+            QuantOps.Linear(x, m, q, bias, y);
+            var one = new float[rows];
+            for (int i = 0; i < m; i++)
+            {
+                QuantOps.Linear(x.AsSpan(i * cols, cols), 1, q, bias, one);
+                Assert.Equal(one, y.AsSpan(i * rows, rows).ToArray());
+            }
         }
     }
 
