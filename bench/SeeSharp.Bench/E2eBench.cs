@@ -13,7 +13,7 @@ using static SeeSharp.Bench.BenchUtil;
 namespace SeeSharp.Bench;
 
 /// <summary>
-/// <c>e2e [--model-size 8b|1b] [--threads N] [--json] [--modes bf16,int8,int4] [--no-peer] [--models DIR]</c>:
+/// <c>e2e [--model-size 8b|1b] [--threads N] [--json] [--modes bf16,int8,int4] [--no-peer] [--peer-types bf16,q8_0,q4_0] [--models DIR]</c>:
 /// the synthetic real-shape Idefics2 checkpoint (tools/SeeSharp.Tools synth) as BF16 and as <c>seesharp quantize</c>d int8
 /// and int4 copies, each run in its own process (so peak RSS is per mode): load time, peak RSS, image encode of one
 /// 980x980 image without and with splitting, prefill tokens/s over 512 tokens, decode tokens/s over 128 tokens, and
@@ -29,6 +29,7 @@ internal static class E2eBench
         if (size is not ("8b" or "1b")) { Console.Error.WriteLine("e2e: --model-size must be 8b or 1b"); return 2; }
         int threads = int.Parse(Arg(args, "--threads") ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         bool json = args.Contains("--json"), peer = !args.Contains("--no-peer");
+        var peerTypes = (Arg(args, "--peer-types") ?? "bf16,q8_0,q4_0").Split(',', StringSplitOptions.RemoveEmptyEntries);
         var modes = (Arg(args, "--modes") ?? "bf16,int8,int4").Split(',', StringSplitOptions.RemoveEmptyEntries);
         string root = RepoRoot();
         string models = Arg(args, "--models") ?? Environment.GetEnvironmentVariable("SEESHARP_BENCH_MODELS") ?? Path.Combine(root, "models");
@@ -75,6 +76,7 @@ internal static class E2eBench
             }
             r["decode_bandwidth_ratio"] = Math.Round(Num(r["decoder_bytes"]!) * Num(r["decode_tps"]!) / 1e9 / bandwidth, 3);
             results[mode] = r;
+            Save(results, models, size);
         }
         // 4. The peer: llama.cpp on the same decoder.
         if (peer)
@@ -85,9 +87,18 @@ internal static class E2eBench
                 Exec("dotnet", $"run -c Release --project {Path.Combine(root, "tools", "SeeSharp.Tools")} -- gguf --model {bf16} --out {ggufBf16} --type bf16");
             foreach (var (name, type) in new[] { ("llamacpp_bf16", "bf16"), ("llamacpp_q8_0", "q8_0"), ("llamacpp_q4_0", "q4_0") })
             {
+                if (!peerTypes.Contains(type)) continue;
                 string gguf = type == "bf16" ? ggufBf16 : Path.Combine(models, $"synth-idefics2-{size}-text-{type}.gguf");
                 if (!File.Exists(gguf)) Exec("dotnet", $"run -c Release --project {peerProject} -- quantize --in {ggufBf16} --out {gguf} --type {type} --threads {threads}");
-                var line = Exec("dotnet", $"run -c Release --project {peerProject} -- bench --model {gguf} --threads {threads} --prefill 512 --decode 128 --json", capture: true);
+                string line;
+                try { line = Exec("dotnet", $"run -c Release --project {peerProject} -- bench --model {gguf} --threads {threads} --prefill 512 --decode 128 --json", capture: true); }
+                catch (InvalidOperationException e)
+                {
+                    // e.g. llama.cpp's BF16 8B copy of the weights does not fit this machine's memory next to the page cache
+                    results[name] = new JsonObject { ["error"] = e.Message };
+                    Save(results, models, size);
+                    continue;
+                }
                 var raw = JsonNode.Parse(line.Trim().Split('\n')[^1])!.AsObject();
                 long file = new FileInfo(gguf).Length;
                 double decodeTps = raw["decode_tok_s"]!.GetValue<double>();
@@ -101,12 +112,17 @@ internal static class E2eBench
                     ["decode_tps"] = Math.Round(decodeTps, 3),
                     ["decode_bandwidth_ratio"] = Math.Round(file * decodeTps / 1e9 / bandwidth, 3),
                 };
+                Save(results, models, size);
             }
         }
         Print(results);
         if (json) Console.WriteLine(results.ToJsonString());
         return 0;
     }
+
+    /// <summary>Results so far, kept in <c>{models}/e2e-{size}.json</c> so that a failure later in the run loses nothing.</summary>
+    private static void Save(JsonObject results, string models, string size) =>
+        File.WriteAllText(Path.Combine(models, $"e2e-{size}.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
     private static void Print(JsonObject r)
     {
@@ -115,10 +131,11 @@ internal static class E2eBench
         foreach (var (k, v) in r)
         {
             if (v is not JsonObject o) continue;
+            if (o["error"] is JsonNode err) { Console.WriteLine($"{k,-15}failed: {err}"); continue; }
             Console.WriteLine($"{k,-15}{G(o, "weight_bytes", 1e9),11}{G(o, "load_s"),8}{G(o, "peak_rss_bytes", 1e9),12}{G(o, "image_encode_s"),8}{G(o, "image_encode_split_s"),12}{G(o, "prefill_tps"),12}{G(o, "decode_tps"),11}{G(o, "decode_bandwidth_ratio"),10}");
         }
         foreach (var (ours, theirs) in new[] { ("bf16", "llamacpp_bf16"), ("int8", "llamacpp_q8_0"), ("int4", "llamacpp_q4_0") })
-            if (r[ours] is JsonObject a && r[theirs] is JsonObject b && b["decode_tps"] is not null)
+            if (r[ours] is JsonObject a && r[theirs] is JsonObject b && b["decode_tps"] is not null && a["decode_tps"] is not null)
                 Console.WriteLine($"SeeSharp {ours} / llama.cpp {theirs[9..]}: decode {Num(a["decode_tps"]!) / Num(b["decode_tps"]!):F2}x, prefill {Num(a["prefill_tps"]!) / Num(b["prefill_tps"]!):F2}x");
         if (r["int8"] is JsonObject i8 && r["bf16"] is JsonObject b16)
             Console.WriteLine($"int8 / bf16 decode: {Num(i8["decode_tps"]!) / Num(b16["decode_tps"]!):F2}x");
