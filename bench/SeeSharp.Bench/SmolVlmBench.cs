@@ -40,12 +40,8 @@ internal static class SmolVlmBench
         string models = Arg(args, "--models") ?? Environment.GetEnvironmentVariable("SEESHARP_BENCH_MODELS") ?? Path.Combine(root, "models");
         Directory.CreateDirectory(models);
         string dir = Path.Combine(models, $"synth-smolvlm-{size}-bf16");
-        // SmolVLM-256M's real size.longest_edge 2048 is beyond what SeeSharp's Idefics3ImageProcessorConfig accepts
-        // (transformers 4.46's 1820); 1820 rounds up to the same 4 x 512 = 2048 canvas, so a square image gives the
-        // same 4x4 + 1 tiles and image tokens as the real checkpoint.
-        string longestEdge = size == "256m" ? " --longest-edge 1820" : "";
         if (!File.Exists(Path.Combine(dir, "model.safetensors")) && !File.Exists(Path.Combine(dir, "model.safetensors.index.json")))
-            Exec("dotnet", $"run -c Release --project {Path.Combine(root, "tools", "SeeSharp.Tools")} -- synth --config smolvlm-{size} --dtype bf16{longestEdge} --out {dir}");
+            Exec("dotnet", $"run -c Release --project {Path.Combine(root, "tools", "SeeSharp.Tools")} -- synth --config smolvlm-{size} --dtype bf16 --out {dir}");
         var o = RunAsync(dir, size, threads, tokens, split).GetAwaiter().GetResult();
         if (args.Contains("--peer"))
         {

@@ -18,9 +18,9 @@ internal static class SmolVlmSynthCommand
         string outDir = a.Get("out");
         ulong seed = (ulong)a.Int("seed", 1234);
         double shardGb = double.Parse(a.Opt("shard-gb", "4.9"), CultureInfo.InvariantCulture);
-        // --longest-edge: overrides preprocessor_config.json size.longest_edge. SmolVLM-256M publishes 2048, which
+        // --longest-edge: overrides preprocessor_config.json size.longest_edge (default: the published value; SmolVLM-256M's
+        // 2048 needs the resize bound of transformers >= 4.47, 4096, which SeeSharp uses).
         // transformers >= 4.47 accepts (MAX_IMAGE_SIZE 4096) but 4.46's Idefics3ImageProcessor, and so SeeSharp,
-        // refuses (limit 1820); 1820 gives the same tiles for square images (1820 rounds up to 4 x 512).
         int longestEdge = a.Int("longest-edge", spec.LongestEdge);
         a.CheckAllUsed();
         var dtype = dtypeName switch
