@@ -152,20 +152,16 @@ internal sealed class Idefics3Model
 /// dtype (F32 / F16 / BF16).
 /// https://github.com/huggingface/transformers/blob/v4.46.0/src/transformers/models/idefics3/modeling_idefics3.py (class Idefics3ForConditionalGeneration)
 /// </summary>
-public sealed class Idefics3ForConditionalGeneration : IDisposable, IImageTextNetwork
+public sealed class Idefics3ForConditionalGeneration : ImageTextForConditionalGeneration
 {
     private readonly Idefics3Model _model;
-    private readonly ImageTextDecoder _decoder;
-    private readonly SafetensorsCheckpoint? _ownedCheckpoint;
 
     private Idefics3ForConditionalGeneration(Idefics3Config config, WeightSource ws, SafetensorsCheckpoint? owned)
+        : base(new ImageTextDecoder(config.TextConfig.ToDecoderSettings(), ws.Sub("model").Sub("text_model"), ws, config.TieWordEmbeddings, config.ImageTokenId), owned)
     {
-        Config = config;
-        _ownedCheckpoint = owned;
-        var model = ws.Sub("model");
         // tie_weights(): lm_head shares embed_tokens when the top-level tie_word_embeddings is set
-        _decoder = new ImageTextDecoder(config.TextConfig.ToDecoderSettings(), model.Sub("text_model"), ws, config.TieWordEmbeddings, config.ImageTokenId);
-        _model = new Idefics3Model(config, model);
+        Config = config;
+        _model = new Idefics3Model(config, ws.Sub("model"));
     }
 
     /// <summary>
@@ -192,74 +188,16 @@ public sealed class Idefics3ForConditionalGeneration : IDisposable, IImageTextNe
     /// <summary>The parsed config.json.</summary>
     public Idefics3Config Config { get; }
 
-    /// <summary>
-    /// Optional receiver of named intermediates: (name, data fp32 row-major, shape), under the golden names of
-    /// tests/fixtures/idefics3-tiny (vision.patch_attention_mask, vision.position_ids, vision.embeddings_out,
-    /// vision.encoder.layer{i}.out, vision.last_hidden_state, connector.pixel_shuffle_out,
-    /// connector.output_image_hidden_states, text.token_embeddings, merged_inputs_embeds, text.hidden_states.{i}, logits).
-    /// Masks and position ids come as 0/1 and integer-valued floats. The span is only valid during the call. null = none.
-    /// </summary>
-    public Action<string, ReadOnlySpan<float>, int[]>? Tap { get; set; }
+    /// <inheritdoc />
+    public override int VocabSize => Config.TextConfig.VocabSize;
 
-    /// <summary>Vocabulary size of the logits.</summary>
-    public int VocabSize => Config.TextConfig.VocabSize;
+    /// <inheritdoc />
+    public override int TokensPerImage => Config.ImageSeqLen;
 
-    /// <summary>Image tokens per encoded image (tile): (image_size / patch_size)² / scale_factor².</summary>
-    public int TokensPerImage => Config.ImageSeqLen;
+    private protected override long ImageTokenId => Config.ImageTokenId;
+    private protected override int TextHiddenSize => Config.TextConfig.HiddenSize;
 
-    long IImageTextNetwork.ImageTokenId => Config.ImageTokenId;
-    int IImageTextNetwork.TextHiddenSize => Config.TextConfig.HiddenSize;
-
-    /// <summary>
-    /// Runs the vision tower and connector on pixel_values [B, N, C, H, W] with pixel_attention_mask [B, N, H, W]
-    /// (empty = every pixel real). All-zero images (the processor's padding slots) are dropped, as the reference does.
-    /// Returns the image tokens [numRealImages, tokens per image, text hidden].
-    /// </summary>
-    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<bool> pixelAttentionMask, Idefics2PixelShape shape) =>
+    /// <inheritdoc />
+    public override Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<bool> pixelAttentionMask, Idefics2PixelShape shape) =>
         _model.EncodeImages(pixelValues, pixelAttentionMask, shape, Tap);
-
-    /// <summary>
-    /// <see cref="EncodeImages(ReadOnlySpan{float}, ReadOnlySpan{bool}, Idefics2PixelShape)"/> with the mask as bytes
-    /// (nonzero = real pixel), the layout image processors return (transformers' int64 0/1 mask).
-    /// </summary>
-    public Idefics2ImageFeatures EncodeImages(ReadOnlySpan<float> pixelValues, ReadOnlySpan<byte> pixelAttentionMask, Idefics2PixelShape shape)
-    {
-        var mask = new bool[pixelAttentionMask.Length];
-        for (var i = 0; i < mask.Length; i++) mask[i] = pixelAttentionMask[i] != 0;
-        return _model.EncodeImages(pixelValues, mask, shape, Tap);
-    }
-
-    /// <summary>A fresh KV cache for <paramref name="batch"/> rows of up to <paramref name="maxLength"/> tokens.</summary>
-    public KvCache CreateKvCache(int batch, int maxLength) => _decoder.CreateKvCache(batch, maxLength);
-
-    /// <summary>
-    /// One decoder step over <c>n = inputIds.Length / cache.Batch</c> new tokens per row.
-    /// </summary>
-    /// <param name="cache">Holds the keys/values of the tokens seen so far; advanced by n.</param>
-    /// <param name="inputIds">[batch, n] new token ids.</param>
-    /// <param name="positionIds">[batch, n] rotary positions (see <see cref="PositionIdsFromAttentionMask"/>).</param>
-    /// <param name="attentionMask">[batch, cache.Length + n]: 1 = real token, 0 = padding, over ALL tokens so far.</param>
-    /// <param name="images">Features whose rows replace the image tokens among the new tokens, in order; null = no merge.</param>
-    /// <param name="allLogits">true: logits of every new position [batch, n, vocab]; false: the last one [batch, vocab].</param>
-    public float[] Step(KvCache cache, ReadOnlySpan<long> inputIds, ReadOnlySpan<long> positionIds, ReadOnlySpan<long> attentionMask,
-        Idefics2ImageFeatures? images = null, bool allLogits = false) =>
-        _decoder.Step(cache, inputIds, positionIds, attentionMask, images, allLogits, Tap);
-
-    /// <summary>
-    /// One full forward without a persistent cache (as <c>model(**inputs, use_cache=False)</c>): logits of every
-    /// position [batch, L, vocab] for input ids [batch, L]. Position ids default to <see cref="PositionIdsFromAttentionMask"/>.
-    /// </summary>
-    public float[] Forward(ReadOnlySpan<long> inputIds, int batch, ReadOnlySpan<long> attentionMask, ReadOnlySpan<long> positionIds = default,
-        Idefics2ImageFeatures? images = null) =>
-        _decoder.Forward(inputIds, batch, attentionMask, positionIds, images, Tap);
-
-    /// <summary>
-    /// Position ids as <c>generate</c> derives them for (left-)padded batches: attention_mask.cumsum(-1) - 1, with
-    /// padding positions set to 1. attentionMask [batch, L] -> [batch, L].
-    /// </summary>
-    public static long[] PositionIdsFromAttentionMask(ReadOnlySpan<long> attentionMask, int batch) =>
-        ImageTextDecoder.PositionIdsFromAttentionMask(attentionMask, batch);
-
-    /// <summary>Closes the checkpoint when this model owns it.</summary>
-    public void Dispose() => _ownedCheckpoint?.Dispose();
 }
