@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using SeeSharp.Imaging;
 using SeeSharp.Models.Shared;
 using SeeSharp.Processing;
@@ -22,7 +21,7 @@ public sealed class Idefics2Processor : Processor
     /// <summary>Loads <c>processor_config.json</c>, <c>preprocessor_config.json</c>, the tokenizer and the template of a folder.</summary>
     public Idefics2Processor(string folder) : base(folder)
     {
-        ImageSeqLen = ReadImageSeqLen(folder);
+        ImageSeqLen = PromptBatch.ImageSeqLenSetting(folder) ?? DefaultImageSeqLen;
         ImageProcessor = Idefics2ImageProcessor.FromPretrained(folder);
         DoImageSplitting = ImageProcessor.Config.DoImageSplitting;
     }
@@ -67,23 +66,5 @@ public sealed class Idefics2Processor : Processor
             ? ImageProcessor.Preprocess(images.Select(l => (IReadOnlyList<RasterImage>)l.Select(PromptBatch.LoadImage).ToList()).ToList(), DoImageSplitting)
             : null;
         return new ModelInputs(this, ids, mask, expanded.Count, expanded, pixels);
-    }
-
-    private static int ReadImageSeqLen(string folder)
-    {
-        var path = Path.Combine(folder, "processor_config.json");
-        if (!File.Exists(path)) return DefaultImageSeqLen;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            if (!doc.RootElement.TryGetProperty("image_seq_len", out var v)) return DefaultImageSeqLen;
-            if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int n) || n < 1 || n > 65536)
-                throw new InvalidDataException($"{path}: image_seq_len must be a positive integer, got {v.GetRawText()}");
-            return n;
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
-        }
     }
 }

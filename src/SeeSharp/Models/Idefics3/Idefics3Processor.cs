@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using SeeSharp.Imaging;
 using SeeSharp.Models.Shared;
 using SeeSharp.Processing;
@@ -109,24 +108,7 @@ public sealed class Idefics3Processor : Processor
 
     private static int ReadImageSeqLen(string folder)
     {
-        var path = Path.Combine(folder, "processor_config.json");
-        if (File.Exists(path))
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("image_seq_len", out var v))
-                {
-                    if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int n) || n < 1 || n > 65536)
-                        throw new InvalidDataException($"{path}: image_seq_len must be a positive integer, got {v.GetRawText()}");
-                    return n;
-                }
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
-            }
-        }
+        if (PromptBatch.ImageSeqLenSetting(folder) is int n) return n;
         var configPath = Path.Combine(folder, "config.json");
         return File.Exists(configPath) ? Idefics3Config.Load(configPath).ImageSeqLen : DefaultImageSeqLen;
     }

@@ -41,4 +41,28 @@ internal static class PromptBatch
         for (int i = text.IndexOf(token, StringComparison.Ordinal); i >= 0; i = text.IndexOf(token, i + token.Length, StringComparison.Ordinal)) n++;
         return n;
     }
+
+    /// <summary>
+    /// <c>image_seq_len</c> of the folder's <c>processor_config.json</c>, or null when the file or the key is absent.
+    /// A malformed file or value is an error naming the file.
+    /// </summary>
+    public static int? ImageSeqLenSetting(string folder)
+    {
+        var path = Path.Combine(folder, "processor_config.json");
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+            if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+                throw new InvalidDataException($"{path}: expected a JSON object");
+            if (!doc.RootElement.TryGetProperty("image_seq_len", out var v)) return null;
+            if (v.ValueKind != System.Text.Json.JsonValueKind.Number || !v.TryGetInt32(out int n) || n < 1 || n > 65536)
+                throw new InvalidDataException($"{path}: image_seq_len must be a positive integer, got {v.GetRawText()}");
+            return n;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
+        }
+    }
 }
