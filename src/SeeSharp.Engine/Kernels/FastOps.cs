@@ -247,14 +247,30 @@ internal static unsafe class FastOps
 
     private const int QueryBlock = 16;
 
+    /// <summary>Which attention algorithm <see cref="Attention"/> uses (the benchmark times each one).</summary>
+    internal enum AttentionPath
+    {
+        /// <summary>Blocked GEMM path for qLen ≥ 8 and kvLen ≥ 32, <see cref="DecodeAttention"/> below.</summary>
+        Auto,
+        /// <summary>The former small-qLen path: one TensorPrimitives.Dot per key and one MultiplyAdd per key and
+        /// head, each query head reading its kv head's K and V again. Kept as the benchmark's baseline.</summary>
+        PerKey,
+    }
+
     public static void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> o,
-        int qLen, int kvLen, int nHeads, int nKvHeads, int headDim, float scale, ReadOnlySpan<float> mask)
+        int qLen, int kvLen, int nHeads, int nKvHeads, int headDim, float scale, ReadOnlySpan<float> mask,
+        AttentionPath path = AttentionPath.Auto)
     {
         Checks.Attention(q.Length, k.Length, v.Length, o.Length, qLen, kvLen, nHeads, nKvHeads, headDim, mask.Length);
         if (qLen == 0) return;
         if (qLen >= BlockedMinQ && kvLen >= BlockedMinKv)
         {
             AttentionBlocked(q, k, v, o, qLen, kvLen, nHeads, nKvHeads, headDim, scale, mask);
+            return;
+        }
+        if (path == AttentionPath.Auto)
+        {
+            DecodeAttention.Run(q, k, v, o, qLen, kvLen, nHeads, nKvHeads, headDim, scale, mask);
             return;
         }
         int group = nHeads / nKvHeads;

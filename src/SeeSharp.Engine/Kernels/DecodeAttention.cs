@@ -1,0 +1,420 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SeeSharp.Engine.Kernels;
+
+/// <summary>
+/// Attention for few queries over a long KV cache (decode: qLen 1, speculative or chunked steps: qLen &lt; 8), the
+/// path of <see cref="FastOps.Attention"/> below the blocked GEMM path. Same semantics as
+/// <see cref="Reference.Attention"/>: s = (q·k)·scale + mask, softmax per row by <see cref="FastOps.Softmax"/>
+/// (max-subtracted), o = Σ p·v over the keys whose probability is not exactly 0.
+/// <para>
+/// One work item owns one kv head g, a block of up to <see cref="QueriesPerItem"/> queries and a range of keys; its
+/// rows are the group = nHeads / nKvHeads query heads of g for each of its queries, so each K and V row of g is read
+/// from memory once per item. Scores: one query row against 4 keys at a time (4 vector accumulators over headDim,
+/// then one 4-way horizontal reduction), stored as 4 consecutive scores. Output: p·V for 4 keys at a time into the
+/// output row (one load and store of the accumulator per 4 keys; rows stay in L1).
+/// </para>
+/// <para>
+/// When the items (kv heads x query blocks) are fewer than the pool's threads, the keys are split into chunks as
+/// in flash-decoding, but with exact softmax: (1) scores of every (item, chunk) in parallel, (2) softmax of every
+/// row over all its keys, (3) p·V of every (item, chunk) into a partial output per chunk, (4) the partials summed.
+/// </para>
+/// </summary>
+internal static unsafe class DecodeAttention
+{
+    /// <summary>Queries of one work item (the call's whole qLen below the blocked path's threshold of 8).</summary>
+    internal const int QueriesPerItem = 8;
+    /// <summary>Fewest keys per chunk when the keys are split over threads.</summary>
+    internal const int MinKeysPerChunk = 128;
+    /// <summary>Below this many multiply-adds (qLen·kvLen·nHeads·headDim) a call runs on the calling thread only.</summary>
+    private const long ParallelMinMacs = 1 << 15;
+
+    /// <summary>o[qLen, nHeads, headDim] = softmax(q·kᵀ·scale + mask)·v; arguments already checked by the caller.
+    /// <paramref name="keyChunks"/> 0 picks the split itself; tests force a number of chunks to cover the merge.</summary>
+    public static void Run(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> o,
+        int qLen, int kvLen, int nHeads, int nKvHeads, int headDim, float scale, ReadOnlySpan<float> mask, int keyChunks = 0)
+    {
+        if (qLen == 0) return;
+        int group = nHeads / nKvHeads;
+        int qBlocks = (qLen + QueriesPerItem - 1) / QueriesPerItem;
+        int baseItems = nKvHeads * qBlocks;
+        int threads = WorkerPool.Default.Threads;
+        bool parallel = threads > 1 && (long)qLen * kvLen * nHeads * headDim >= ParallelMinMacs;
+        if (keyChunks <= 0)
+            keyChunks = parallel && baseItems < threads ? Math.Clamp((threads + baseItems - 1) / baseItems, 1, Math.Max(1, kvLen / MinKeysPerChunk)) : 1;
+        keyChunks = Math.Clamp(keyChunks, 1, kvLen);
+        int keysPerChunk = (kvLen + keyChunks - 1) / keyChunks;
+        keyChunks = (kvLen + keysPerChunk - 1) / keysPerChunk;
+
+        long rows = (long)qLen * nHeads;
+        long outLen = rows * headDim;
+        // scores [qLen, nHeads, kvLen]; with split keys, then one partial output [qLen, nHeads, headDim] per chunk
+        long scratchLen = rows * kvLen + (keyChunks > 1 ? keyChunks * outLen : 0);
+        if (scratchLen > Array.MaxLength)
+            throw new ArgumentException($"Attention: scores for qLen {qLen} x nHeads {nHeads} x kvLen {kvLen} exceed one array");
+        float[] scratch = ArrayPool<float>.Shared.Rent((int)scratchLen);
+        try
+        {
+            fixed (float* pq = q) fixed (float* pk = k) fixed (float* pv = v) fixed (float* po = o) fixed (float* pm = mask) fixed (float* ps = scratch)
+            {
+                // One Args (and its delegates) per calling thread, reused: no allocation per call besides the pool's.
+                var a = t_args ??= new Args();
+                a.Q = pq; a.K = pk; a.V = pv; a.O = po; a.Mask = mask.IsEmpty ? null : pm; a.S = ps; a.Partial = ps + rows * kvLen;
+                a.QLen = qLen; a.KvLen = kvLen; a.NHeads = nHeads; a.NKvHeads = nKvHeads; a.HeadDim = headDim; a.Group = group;
+                a.Scale = scale; a.QBlocks = qBlocks; a.KeysPerChunk = keysPerChunk; a.KeyChunks = keyChunks;
+                if (keyChunks == 1)
+                {
+                    if (!parallel || baseItems == 1) for (int it = 0; it < baseItems; it++) Whole(a, it);
+                    else WorkerPool.Default.For(baseItems, a.WholeBody);
+                }
+                else
+                {
+                    int items = baseItems * keyChunks;
+                    WorkerPool.Default.For(items, a.ScoresBody);
+                    a.RowBlocks = (int)Math.Min(rows, threads * 4L);
+                    WorkerPool.Default.For(a.RowBlocks, a.SoftmaxBody);
+                    WorkerPool.Default.For(items, a.ValuesBody);
+                    // o = Σ_chunks partial_c, in chunk order
+                    var dst = new Span<float>(po, (int)outLen);
+                    new ReadOnlySpan<float>(a.Partial, (int)outLen).CopyTo(dst);
+                    for (int c = 1; c < keyChunks; c++)
+                        System.Numerics.Tensors.TensorPrimitives.Add(dst, new ReadOnlySpan<float>(a.Partial + c * outLen, (int)outLen), dst);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+        }
+    }
+
+    [ThreadStatic] private static Args? t_args;
+
+    /// <summary>Pointers and sizes of the current call of one thread, and the item bodies bound to them.</summary>
+    private sealed class Args
+    {
+        public float* Q, K, V, O, Mask, S, Partial;
+        public int QLen, KvLen, NHeads, NKvHeads, HeadDim, Group, QBlocks, KeysPerChunk, KeyChunks, RowBlocks;
+        public float Scale;
+        public readonly Action<int> WholeBody, ScoresBody, SoftmaxBody, ValuesBody;
+
+        public Args()
+        {
+            WholeBody = it => Whole(this, it);
+            ScoresBody = it => Scores(this, it);
+            SoftmaxBody = b => SoftmaxRows(this, b);
+            ValuesBody = it => Values(this, it);
+        }
+    }
+
+    /// <summary>Softmax of row block b of the scores [qLen·nHeads, kvLen].</summary>
+    private static void SoftmaxRows(Args a, int b)
+    {
+        long rows = (long)a.QLen * a.NHeads;
+        long per = (rows + a.RowBlocks - 1) / a.RowBlocks;
+        for (long r = b * per; r < Math.Min(rows, (b + 1) * per); r++)
+            FastOps.Softmax(new Span<float>(a.S + r * a.KvLen, a.KvLen));
+    }
+
+    /// <summary>Item (kv head, query block) over all keys: scores, softmax, p·V straight into o.</summary>
+    private static void Whole(Args a, int it)
+    {
+        int g = it / a.QBlocks, qb = it % a.QBlocks;
+        int i0 = qb * QueriesPerItem, i1 = Math.Min(a.QLen, i0 + QueriesPerItem);
+        ScoreRange(a, g, i0, i1, 0, a.KvLen);
+        for (int i = i0; i < i1; i++)
+            for (int hh = 0; hh < a.Group; hh++)
+                FastOps.Softmax(new Span<float>(a.S + ((long)i * a.NHeads + g * a.Group + hh) * a.KvLen, a.KvLen));
+        ValueRange(a, g, i0, i1, 0, a.KvLen, a.O);
+    }
+
+    private static void Scores(Args a, int it)
+    {
+        int c = it % a.KeyChunks, rest = it / a.KeyChunks;
+        int g = rest / a.QBlocks, qb = rest % a.QBlocks;
+        int i0 = qb * QueriesPerItem, i1 = Math.Min(a.QLen, i0 + QueriesPerItem);
+        int j0 = c * a.KeysPerChunk, j1 = Math.Min(a.KvLen, j0 + a.KeysPerChunk);
+        ScoreRange(a, g, i0, i1, j0, j1);
+    }
+
+    private static void Values(Args a, int it)
+    {
+        int c = it % a.KeyChunks, rest = it / a.KeyChunks;
+        int g = rest / a.QBlocks, qb = rest % a.QBlocks;
+        int i0 = qb * QueriesPerItem, i1 = Math.Min(a.QLen, i0 + QueriesPerItem);
+        int j0 = c * a.KeysPerChunk, j1 = Math.Min(a.KvLen, j0 + a.KeysPerChunk);
+        ValueRange(a, g, i0, i1, j0, j1, a.Partial + (long)c * a.QLen * a.NHeads * a.HeadDim);
+    }
+
+    /// <summary>S[i, h, j] = (q[i, h]·k[j, g])·scale + mask[i, j] for the group's heads h, queries [i0, i1), keys [j0, j1).</summary>
+    private static void ScoreRange(Args a, int g, int i0, int i1, int j0, int j1)
+    {
+        int hd = a.HeadDim, kvLen = a.KvLen;
+        long kStride = (long)a.NKvHeads * hd;          // floats from k[j, g] to k[j + 1, g]
+        float* kg = a.K + (long)g * hd;
+        float scale = a.Scale;
+        int j = j0;
+        for (; j + 4 <= j1; j += 4)
+        {
+            float* k0 = kg + j * kStride;
+            for (int i = i0; i < i1; i++)
+            {
+                float* m = a.Mask is null ? null : a.Mask + (long)i * kvLen + j;
+                long row = (long)i * a.NHeads + g * a.Group;
+                for (int hh = 0; hh < a.Group; hh++)
+                {
+                    float* s = a.S + (row + hh) * kvLen + j;
+                    Dot1x4(a.Q + (row + hh) * hd, k0, kStride, hd, s);
+                    // fp32 as Reference: (float)dot * scale, then + mask
+                    s[0] *= scale; s[1] *= scale; s[2] *= scale; s[3] *= scale;
+                    if (m is not null) { s[0] += m[0]; s[1] += m[1]; s[2] += m[2]; s[3] += m[3]; }
+                }
+            }
+        }
+        for (; j < j1; j++)
+        {
+            float* kj = kg + j * kStride;
+            for (int i = i0; i < i1; i++)
+            {
+                long row = (long)i * a.NHeads + g * a.Group;
+                for (int hh = 0; hh < a.Group; hh++)
+                {
+                    float sc = Dot1(a.Q + (row + hh) * hd, kj, hd) * scale;
+                    if (a.Mask is not null) sc += a.Mask[(long)i * kvLen + j];
+                    a.S[(row + hh) * kvLen + j] = sc;
+                }
+            }
+        }
+    }
+
+    /// <summary>dst[i, h, :] = Σ_{j in [j0, j1), p ≠ 0} p[i, h, j]·v[j, g, :] for the group's heads, queries [i0, i1).</summary>
+    private static void ValueRange(Args a, int g, int i0, int i1, int j0, int j1, float* dst)
+    {
+        int hd = a.HeadDim, kvLen = a.KvLen;
+        long vStride = (long)a.NKvHeads * hd;
+        float* vg = a.V + (long)g * hd;
+        for (int i = i0; i < i1; i++)
+        {
+            long row = (long)i * a.NHeads + g * a.Group;
+            new Span<float>(dst + row * hd, a.Group * hd).Clear();
+        }
+        int j = j0;
+        for (; j + 4 <= j1; j += 4)
+        {
+            float* v0 = vg + j * vStride;
+            for (int i = i0; i < i1; i++)
+            {
+                long row = (long)i * a.NHeads + g * a.Group;
+                for (int hh = 0; hh < a.Group; hh++)
+                {
+                    float* p = a.S + (row + hh) * kvLen + j;
+                    float* o = dst + (row + hh) * hd;
+                    if (p[0] != 0f && p[1] != 0f && p[2] != 0f && p[3] != 0f)
+                        Axpy4(o, v0, vStride, p, hd);
+                    else
+                        for (int t = 0; t < 4; t++)
+                            if (p[t] != 0f) Axpy1(o, v0 + t * vStride, p[t], hd);   // masked keys contribute exactly nothing
+                }
+            }
+        }
+        for (; j < j1; j++)
+        {
+            float* vj = vg + j * vStride;
+            for (int i = i0; i < i1; i++)
+            {
+                long row = (long)i * a.NHeads + g * a.Group;
+                for (int hh = 0; hh < a.Group; hh++)
+                {
+                    float p = a.S[(row + hh) * kvLen + j];
+                    if (p != 0f) Axpy1(dst + (row + hh) * hd, vj, p, hd);
+                }
+            }
+        }
+    }
+
+    // ---- SIMD pieces (Vector512 / Vector256 / Vector128 by IsHardwareAccelerated, then a scalar tail) -----------
+
+    /// <summary>s[t] = q · k_t for the 4 keys k_t = k0 + t·stride, each of length n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Dot1x4(float* q, float* k0, long stride, int n, float* s)
+    {
+        float* k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+        int d = 0;
+        Vector128<float> acc = default;
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; d <= n - Vector512<float>.Count; d += Vector512<float>.Count)
+            {
+                var qv = Vector512.Load(q + d);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(k0 + d), qv, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(k1 + d), qv, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(k2 + d), qv, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(k3 + d), qv, a3);
+            }
+            acc = Reduce4(Fold(a0), Fold(a1), Fold(a2), Fold(a3));
+        }
+        if (Vector256.IsHardwareAccelerated && n - d >= Vector256<float>.Count)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; d <= n - Vector256<float>.Count; d += Vector256<float>.Count)
+            {
+                var qv = Vector256.Load(q + d);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(k0 + d), qv, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(k1 + d), qv, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(k2 + d), qv, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(k3 + d), qv, a3);
+            }
+            acc += Reduce4(Fold(a0), Fold(a1), Fold(a2), Fold(a3));
+        }
+        if (Vector128.IsHardwareAccelerated && n - d >= Vector128<float>.Count)
+        {
+            Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; d <= n - Vector128<float>.Count; d += Vector128<float>.Count)
+            {
+                var qv = Vector128.Load(q + d);
+                a0 = Vector128.FusedMultiplyAdd(Vector128.Load(k0 + d), qv, a0);
+                a1 = Vector128.FusedMultiplyAdd(Vector128.Load(k1 + d), qv, a1);
+                a2 = Vector128.FusedMultiplyAdd(Vector128.Load(k2 + d), qv, a2);
+                a3 = Vector128.FusedMultiplyAdd(Vector128.Load(k3 + d), qv, a3);
+            }
+            acc += Reduce4(a0, a1, a2, a3);
+        }
+        float s0 = acc.GetElement(0), s1 = acc.GetElement(1), s2 = acc.GetElement(2), s3 = acc.GetElement(3);
+        for (; d < n; d++)
+        {
+            float qd = q[d];
+            s0 += qd * k0[d]; s1 += qd * k1[d]; s2 += qd * k2[d]; s3 += qd * k3[d];
+        }
+        s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
+    }
+
+    /// <summary>q · k over n elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float Dot1(float* q, float* k, int n)
+    {
+        int d = 0;
+        float s = 0;
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
+        {
+            Vector512<float> a = default;
+            for (; d <= n - Vector512<float>.Count; d += Vector512<float>.Count)
+                a = Vector512.FusedMultiplyAdd(Vector512.Load(k + d), Vector512.Load(q + d), a);
+            s += Vector512.Sum(a);
+        }
+        if (Vector256.IsHardwareAccelerated && n - d >= Vector256<float>.Count)
+        {
+            Vector256<float> a = default;
+            for (; d <= n - Vector256<float>.Count; d += Vector256<float>.Count)
+                a = Vector256.FusedMultiplyAdd(Vector256.Load(k + d), Vector256.Load(q + d), a);
+            s += Vector256.Sum(a);
+        }
+        if (Vector128.IsHardwareAccelerated && n - d >= Vector128<float>.Count)
+        {
+            Vector128<float> a = default;
+            for (; d <= n - Vector128<float>.Count; d += Vector128<float>.Count)
+                a = Vector128.FusedMultiplyAdd(Vector128.Load(k + d), Vector128.Load(q + d), a);
+            s += Vector128.Sum(a);
+        }
+        for (; d < n; d++) s += q[d] * k[d];
+        return s;
+    }
+
+    /// <summary>o += Σ_t p[t]·v_t for the 4 value rows v_t = v0 + t·stride (one load and store of o per 4 keys).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Axpy4(float* o, float* v0, long stride, float* p, int n)
+    {
+        float* v1 = v0 + stride, v2 = v1 + stride, v3 = v2 + stride;
+        float p0 = p[0], p1 = p[1], p2 = p[2], p3 = p[3];
+        int d = 0;
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
+        {
+            Vector512<float> b0 = Vector512.Create(p0), b1 = Vector512.Create(p1), b2 = Vector512.Create(p2), b3 = Vector512.Create(p3);
+            for (; d <= n - Vector512<float>.Count; d += Vector512<float>.Count)
+            {
+                var acc = Vector512.Load(o + d);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(v0 + d), b0, acc);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(v1 + d), b1, acc);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(v2 + d), b2, acc);
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(v3 + d), b3, acc);
+                acc.Store(o + d);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated && n - d >= Vector256<float>.Count)
+        {
+            Vector256<float> b0 = Vector256.Create(p0), b1 = Vector256.Create(p1), b2 = Vector256.Create(p2), b3 = Vector256.Create(p3);
+            for (; d <= n - Vector256<float>.Count; d += Vector256<float>.Count)
+            {
+                var acc = Vector256.Load(o + d);
+                acc = Vector256.FusedMultiplyAdd(Vector256.Load(v0 + d), b0, acc);
+                acc = Vector256.FusedMultiplyAdd(Vector256.Load(v1 + d), b1, acc);
+                acc = Vector256.FusedMultiplyAdd(Vector256.Load(v2 + d), b2, acc);
+                acc = Vector256.FusedMultiplyAdd(Vector256.Load(v3 + d), b3, acc);
+                acc.Store(o + d);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated && n - d >= Vector128<float>.Count)
+        {
+            Vector128<float> b0 = Vector128.Create(p0), b1 = Vector128.Create(p1), b2 = Vector128.Create(p2), b3 = Vector128.Create(p3);
+            for (; d <= n - Vector128<float>.Count; d += Vector128<float>.Count)
+            {
+                var acc = Vector128.Load(o + d);
+                acc = Vector128.FusedMultiplyAdd(Vector128.Load(v0 + d), b0, acc);
+                acc = Vector128.FusedMultiplyAdd(Vector128.Load(v1 + d), b1, acc);
+                acc = Vector128.FusedMultiplyAdd(Vector128.Load(v2 + d), b2, acc);
+                acc = Vector128.FusedMultiplyAdd(Vector128.Load(v3 + d), b3, acc);
+                acc.Store(o + d);
+            }
+        }
+        for (; d < n; d++) o[d] = o[d] + p0 * v0[d] + p1 * v1[d] + p2 * v2[d] + p3 * v3[d];
+    }
+
+    /// <summary>o += p·v over n elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Axpy1(float* o, float* v, float p, int n)
+    {
+        int d = 0;
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
+        {
+            var b = Vector512.Create(p);
+            for (; d <= n - Vector512<float>.Count; d += Vector512<float>.Count)
+                Vector512.FusedMultiplyAdd(Vector512.Load(v + d), b, Vector512.Load(o + d)).Store(o + d);
+        }
+        if (Vector256.IsHardwareAccelerated && n - d >= Vector256<float>.Count)
+        {
+            var b = Vector256.Create(p);
+            for (; d <= n - Vector256<float>.Count; d += Vector256<float>.Count)
+                Vector256.FusedMultiplyAdd(Vector256.Load(v + d), b, Vector256.Load(o + d)).Store(o + d);
+        }
+        if (Vector128.IsHardwareAccelerated && n - d >= Vector128<float>.Count)
+        {
+            var b = Vector128.Create(p);
+            for (; d <= n - Vector128<float>.Count; d += Vector128<float>.Count)
+                Vector128.FusedMultiplyAdd(Vector128.Load(v + d), b, Vector128.Load(o + d)).Store(o + d);
+        }
+        for (; d < n; d++) o[d] += p * v[d];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Fold(Vector512<float> a) => a.GetLower() + a.GetUpper();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Fold(Vector256<float> a) => a.GetLower() + a.GetUpper();
+
+    /// <summary>[Σa0, Σa1, Σa2, Σa3] for four 8-lane vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Reduce4(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3)
+        => Reduce4(Fold(a0), Fold(a1), Fold(a2), Fold(a3));
+
+    /// <summary>[Σa0, Σa1, Σa2, Σa3] for four 4-lane vectors: a 4x4 transpose-add (haddps where SSE3 has it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Reduce4(Vector128<float> a0, Vector128<float> a1, Vector128<float> a2, Vector128<float> a3)
+    {
+        if (Sse3.IsSupported)
+            return Sse3.HorizontalAdd(Sse3.HorizontalAdd(a0, a1), Sse3.HorizontalAdd(a2, a3));
+        return Vector128.Create(Vector128.Sum(a0), Vector128.Sum(a1), Vector128.Sum(a2), Vector128.Sum(a3));
+    }
+}
