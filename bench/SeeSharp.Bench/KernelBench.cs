@@ -25,6 +25,13 @@ internal static unsafe class KernelBench
         if (args.Contains("--sweep-m")) { SweepM(); return; }
         if (args.Contains("--pack")) { PackTiming(); return; }
         Console.WriteLine($"SeeSharp kernel benchmark: {threads} threads, {trials} trials, Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}, {Environment.ProcessorCount} CPUs");
+        if (args.Contains("--decode-attention"))
+        {
+            var buf = Tensor.Allocate(DType.F32, ReadBufferBytes / 4);
+            Fill(buf.AsSpan<float>(), 1);
+            DecodeAttentionBench(buf, trials);
+            return;
+        }
 
         // A read buffer larger than L3, and enough weight copies that each GEMV trial streams from DRAM.
         var readBuf = Tensor.Allocate(DType.F32, ReadBufferBytes / 4);
@@ -35,6 +42,7 @@ internal static unsafe class KernelBench
         Gemv("BF16", DType.BF16, copies: 5, x, y, readBuf, trials);
         GemmBench(trials);
         AttentionBench();
+        DecodeAttentionBench(readBuf, trials);
         GC.KeepAlive(readBuf);
     }
 
@@ -144,6 +152,51 @@ internal static unsafe class KernelBench
         }
         double flops = 4.0 * T * T * D * H;
         Console.WriteLine($"Attention {T} tokens x {H} heads x {D}: {Median(ms),7:F1} ms ({flops / Median(ms) / 1e6:F1} GFLOP/s)");
+    }
+
+    /// <summary>
+    /// Decode attention of an 8B (Mistral-shaped) decoder: 1 query, 32 query heads over 8 kv heads of 128, for a KV
+    /// cache of 640 and 2048 positions. One K/V copy per layer (up to 32) so that the caches together exceed L3 and
+    /// each call reads its K and V from DRAM, as a decode step does; K+V bytes/s as a ratio of the read bandwidth
+    /// measured just before each trial, for the former per-key path and the DecodeAttention kernel side by side.
+    /// </summary>
+    private static void DecodeAttentionBench(Tensor readBuf, int trials)
+    {
+        const int H = 32, KvH = 8, D = 128;
+        var q = Random(H * D, 30);
+        var o = new float[H * D];
+        float scale = 1f / MathF.Sqrt(D);
+        foreach (int kvLen in new[] { 640, 2048 })
+        {
+            long bytes = 2L * kvLen * KvH * D * sizeof(float);          // K and V of one layer
+            int layers = Environment.GetEnvironmentVariable("HOTL") is { } hl ? int.Parse(hl) : (int)Math.Clamp((256L << 20) / bytes, 4, 32);
+            var ks = new float[layers][];
+            var vs = new float[layers][];
+            for (int l = 0; l < layers; l++) { ks[l] = Random(kvLen * KvH * D, 40 + l); vs[l] = Random(kvLen * KvH * D, 80 + l); }
+            var line = $"Decode attention {H}/{KvH} heads x {D}, kvLen {kvLen,4}, qLen 1:";
+            var medians = new List<double>();
+            foreach (var path in new[] { FastOps.AttentionPath.PerKey, FastOps.AttentionPath.Auto })
+            {
+                for (int l = 0; l < layers; l++) FastOps.Attention(q, ks[l], vs[l], o, 1, kvLen, H, KvH, D, scale, [], path);   // warm-up
+                var us = new List<double>();
+                var ratios = new List<double>();
+                var bws = new List<double>();
+                int next = 0;
+                for (int t = 0; t < trials; t++)
+                {
+                    double bw = ReadBandwidth(readBuf);
+                    int calls = Math.Max(layers, 32);
+                    var sw = Stopwatch.StartNew();
+                    for (int i = 0; i < calls; i++, next++) FastOps.Attention(q, ks[next % layers], vs[next % layers], o, 1, kvLen, H, KvH, D, scale, [], path);
+                    double perCall = sw.Elapsed.TotalSeconds / calls;
+                    us.Add(perCall * 1e6); bws.Add(bw); ratios.Add(bytes / perCall / 1e9 / bw);
+                }
+                double m = Median(us);
+                medians.Add(m);
+                line += $" | {(path == FastOps.AttentionPath.PerKey ? "per-key" : "decode kernel")} {m,7:F1} us/call (min {us.Min():F1}), {bytes / (m * 1e-6) / 1e9,5:F1} GB/s, ratio {Median(ratios):F2}";
+            }
+            Console.WriteLine($"{line} | read bandwidth {ReadBandwidth(readBuf),5:F1} GB/s | speedup {medians[0] / medians[1]:F2}x");
+        }
     }
 
     /// <summary>fp32 GFLOP/s of independent register FMA chains on every pool thread.</summary>

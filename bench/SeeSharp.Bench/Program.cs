@@ -17,6 +17,6 @@ switch (mode)
     case "conversation":
         return ConversationBench.Run(args.Skip(1).ToArray());
     default:
-        Console.Error.WriteLine($"unknown benchmark \"{mode}\"; available: kernels [--threads N] [--trials N], e2e [--model-size 8b|1b] [--threads N] [--json] [--modes bf16,int8,int4] [--no-peer], conversation [--model DIR] [--image A --image B] [--max-new-tokens N] [--trials N]");
+        Console.Error.WriteLine($"unknown benchmark \"{mode}\"; available: kernels [--threads N] [--trials N] [--decode-attention], e2e [--model-size 8b|1b] [--threads N] [--json] [--modes bf16,int8,int4] [--no-peer], conversation [--model DIR] [--image A --image B] [--max-new-tokens N] [--trials N]");
         return 2;
 }
