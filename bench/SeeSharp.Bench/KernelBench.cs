@@ -169,7 +169,7 @@ internal static unsafe class KernelBench
         foreach (int kvLen in new[] { 640, 2048 })
         {
             long bytes = 2L * kvLen * KvH * D * sizeof(float);          // K and V of one layer
-            int layers = Environment.GetEnvironmentVariable("HOTL") is { } hl ? int.Parse(hl) : (int)Math.Clamp((256L << 20) / bytes, 4, 32);
+            int layers = (int)Math.Clamp((256L << 20) / bytes, 4, 32);
             var ks = new float[layers][];
             var vs = new float[layers][];
             for (int l = 0; l < layers; l++) { ks[l] = Random(kvLen * KvH * D, 40 + l); vs[l] = Random(kvLen * KvH * D, 80 + l); }
