@@ -94,6 +94,9 @@ public sealed class DecodeAttentionTests
         // qLen ≥ 8 with kvLen < 32 also takes this kernel (several query blocks of 8)
         Check(13, 20, 4, 2, 16, MaskKind.MinValuePrefix, r);
         Check(8, 31, 8, 1, 72, MaskKind.None, r);
+        // kv heads that do not divide evenly into the per-item blocks of the short-cache split
+        Check(2, 50, 18, 9, 32, MaskKind.NegInfPrefix, r);
+        Check(1, 100, 14, 7, 64, MaskKind.MinValuePrefix, r);
     }
 
     [Fact]

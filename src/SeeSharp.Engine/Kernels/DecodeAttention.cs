@@ -54,12 +54,12 @@ internal static unsafe class DecodeAttention
         {
             keyChunks = 1;
             if (parallel && kvLen >= 2 * MinKeysPerChunk) keyChunks = Math.Min(threads * ChunksPerThread, kvLen / MinKeysPerChunk);
-            else if (parallel) headsPerItem = 1;
+            else if (parallel) headsPerItem = Math.Max(1, nKvHeads / (threads * ChunksPerThread));
         }
         keyChunks = Math.Clamp(keyChunks, 1, kvLen);
         int keysPerChunk = (kvLen + keyChunks - 1) / keyChunks;
         keyChunks = (kvLen + keysPerChunk - 1) / keysPerChunk;
-        int headItems = nKvHeads / headsPerItem;
+        int headItems = (nKvHeads + headsPerItem - 1) / headsPerItem;
         int wholeItems = headItems * qBlocks;
 
         long rows = (long)qLen * nHeads;
@@ -137,7 +137,7 @@ internal static unsafe class DecodeAttention
     private static void Whole(Args a, int it)
     {
         int gb = it / a.QBlocks, qb = it % a.QBlocks;
-        int g0 = gb * a.HeadsPerItem, g1 = g0 + a.HeadsPerItem;
+        int g0 = gb * a.HeadsPerItem, g1 = Math.Min(a.NKvHeads, g0 + a.HeadsPerItem);
         int i0 = qb * QueriesPerItem, i1 = Math.Min(a.QLen, i0 + QueriesPerItem);
         ScoreRange(a, g0, g1, i0, i1, 0, a.KvLen);
         for (int i = i0; i < i1; i++)
@@ -332,7 +332,8 @@ internal static unsafe class DecodeAttention
     }
 
     /// <summary>s[r·sStride + t] = q_r · k_t for 4 query rows q_r = q + r·n and 4 keys k_t = k0 + t·kStride, each of
-    /// length n: 16 Vector512 accumulators, each K and Q vector loaded once; other ISAs and the tail via Dot1x4.</summary>
+    /// length n: 16 Vector512 accumulators (each K and Q vector loaded once), or Vector256 two rows at a time; the
+    /// tail (and no SIMD at all) via Dot1x4.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Dot4x4(float* q, float* k0, long kStride, int n, float* s, int sStride)
     {
@@ -368,6 +369,33 @@ internal static unsafe class DecodeAttention
             Reduce4(Fold(a30), Fold(a31), Fold(a32), Fold(a33)).Store(s + 3 * sStride);
             if (d == n) return;
         }
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            // 16 ymm registers: two query rows at a time (8 accumulators, 4 K vectors, 1 Q vector)
+            int d0 = 0;
+            for (int r = 0; r < 4; r += 2)
+            {
+                float* qa = q + r * n, qb = qa + n;
+                float* k1 = k0 + kStride, k2 = k1 + kStride, k3 = k2 + kStride;
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                for (d0 = 0; d0 <= n - Vector256<float>.Count; d0 += Vector256<float>.Count)
+                {
+                    var c0 = Vector256.Load(k0 + d0); var c1 = Vector256.Load(k1 + d0);
+                    var c2 = Vector256.Load(k2 + d0); var c3 = Vector256.Load(k3 + d0);
+                    var x = Vector256.Load(qa + d0);
+                    a0 = Vector256.FusedMultiplyAdd(c0, x, a0); a1 = Vector256.FusedMultiplyAdd(c1, x, a1);
+                    a2 = Vector256.FusedMultiplyAdd(c2, x, a2); a3 = Vector256.FusedMultiplyAdd(c3, x, a3);
+                    x = Vector256.Load(qb + d0);
+                    b0 = Vector256.FusedMultiplyAdd(c0, x, b0); b1 = Vector256.FusedMultiplyAdd(c1, x, b1);
+                    b2 = Vector256.FusedMultiplyAdd(c2, x, b2); b3 = Vector256.FusedMultiplyAdd(c3, x, b3);
+                }
+                Reduce4(a0, a1, a2, a3).Store(s + r * sStride);
+                Reduce4(b0, b1, b2, b3).Store(s + (r + 1) * sStride);
+            }
+            d = d0;
+            if (d == n) return;
+        }
         float* tail = stackalloc float[4];
         for (int r = 0; r < 4; r++)
         {
@@ -388,7 +416,8 @@ internal static unsafe class DecodeAttention
     }
 
     /// <summary>o_r += Σ_t p[r·pStride + t]·v_t for 4 output rows o_r = o + r·n and the 4 value rows v_t = v0 +
-    /// t·vStride (all 16 p non-zero): each V vector loaded once for the 4 rows; other ISAs and the tail via Axpy4.</summary>
+    /// t·vStride (all 16 p non-zero): each V vector loaded once for the 4 rows (Vector512) or 2 rows (Vector256); the
+    /// tail (and no SIMD at all) via Axpy4.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Axpy4x4(float* o, float* v0, long vStride, float* p, int pStride, int n)
     {
@@ -423,6 +452,34 @@ internal static unsafe class DecodeAttention
                 acc = Vector512.FusedMultiplyAdd(c2, b32, acc); acc = Vector512.FusedMultiplyAdd(c3, b33, acc);
                 acc.Store(o3 + d);
             }
+            if (d == n) return;
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            // 16 ymm registers: two output rows at a time (8 broadcast probabilities, 4 V vectors, 1 accumulator)
+            float* v1 = v0 + vStride, v2 = v1 + vStride, v3 = v2 + vStride;
+            int d0 = 0;
+            for (int r = 0; r < 4; r += 2)
+            {
+                float* oa = o + r * n, ob = oa + n;
+                float* pa = p + r * pStride, pb = pa + pStride;
+                Vector256<float> a0 = Vector256.Create(pa[0]), a1 = Vector256.Create(pa[1]), a2 = Vector256.Create(pa[2]), a3 = Vector256.Create(pa[3]);
+                Vector256<float> b0 = Vector256.Create(pb[0]), b1 = Vector256.Create(pb[1]), b2 = Vector256.Create(pb[2]), b3 = Vector256.Create(pb[3]);
+                for (d0 = 0; d0 <= n - Vector256<float>.Count; d0 += Vector256<float>.Count)
+                {
+                    var c0 = Vector256.Load(v0 + d0); var c1 = Vector256.Load(v1 + d0);
+                    var c2 = Vector256.Load(v2 + d0); var c3 = Vector256.Load(v3 + d0);
+                    var acc = Vector256.Load(oa + d0);
+                    acc = Vector256.FusedMultiplyAdd(c0, a0, acc); acc = Vector256.FusedMultiplyAdd(c1, a1, acc);
+                    acc = Vector256.FusedMultiplyAdd(c2, a2, acc); acc = Vector256.FusedMultiplyAdd(c3, a3, acc);
+                    acc.Store(oa + d0);
+                    acc = Vector256.Load(ob + d0);
+                    acc = Vector256.FusedMultiplyAdd(c0, b0, acc); acc = Vector256.FusedMultiplyAdd(c1, b1, acc);
+                    acc = Vector256.FusedMultiplyAdd(c2, b2, acc); acc = Vector256.FusedMultiplyAdd(c3, b3, acc);
+                    acc.Store(ob + d0);
+                }
+            }
+            d = d0;
             if (d == n) return;
         }
         for (int r = 0; r < 4; r++)
