@@ -145,4 +145,22 @@ public sealed class DecodeAttentionTests
             KernelTests.AssertClose(e, a, $"NaN values behind -inf mask, chunks {chunks}");
         }
     }
+
+    [Fact]
+    public void SerialCallsAllocateNothing()
+    {
+        // Property: after a warm-up, a call small enough to stay on the calling thread allocates no managed memory
+        // (scores come from ArrayPool, the call's state is thread-static).
+        var r = new Random(17);
+        const int qLen = 2, kvLen = 9, nH = 4, nKv = 2, hd = 24;
+        var q = Rand(r, qLen * nH * hd);
+        var k = Rand(r, kvLen * nKv * hd);
+        var v = Rand(r, kvLen * nKv * hd);
+        var mask = new float[qLen * kvLen];
+        var o = new float[q.Length];
+        Ops.Attention(q, k, v, o, qLen, kvLen, nH, nKv, hd, 0.3f, mask);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) Ops.Attention(q, k, v, o, qLen, kvLen, nH, nKv, hd, 0.3f, mask);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }

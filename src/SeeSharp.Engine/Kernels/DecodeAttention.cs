@@ -11,16 +11,20 @@ namespace SeeSharp.Engine.Kernels;
 /// <see cref="Reference.Attention"/>: s = (q·k)·scale + mask, softmax per row by <see cref="FastOps.Softmax"/>
 /// (max-subtracted), o = Σ p·v over the keys whose probability is not exactly 0.
 /// <para>
-/// One work item owns one kv head g, a block of up to <see cref="QueriesPerItem"/> queries and a range of keys; its
-/// rows are the group = nHeads / nKvHeads query heads of g for each of its queries, so each K and V row of g is read
-/// from memory once per item. Scores: one query row against 4 keys at a time (4 vector accumulators over headDim,
-/// then one 4-way horizontal reduction), stored as 4 consecutive scores. Output: p·V for 4 keys at a time into the
-/// output row (one load and store of the accumulator per 4 keys; rows stay in L1).
+/// A work item owns a block of up to <see cref="QueriesPerItem"/> queries, a block of kv heads and a range of keys;
+/// its rows are the group = nHeads / nKvHeads query heads of each of its kv heads for each of its queries. Keys are
+/// the outer loop and all of the item's kv heads the next, so K and V are read once per call and in memory order
+/// (a whole [nKvHeads, headDim] row per key), with a software prefetch <see cref="PrefetchKeys"/> keys ahead.
+/// Scores: 4 query rows (of one kv head) x 4 keys at a time in 16 vector accumulators (Vector512; Vector256 two
+/// rows at a time), one 4-way horizontal reduction per row, stored as 4 consecutive scores. Output: p·V for 4 rows
+/// x 4 keys at a time, each V vector loaded once, the output rows (the accumulators) staying in L1. Leftover rows
+/// and keys, and 4 x 4 blocks with a zero probability, go through the 1-row x 4-key and 1 x 1 pieces.
 /// </para>
 /// <para>
-/// When the items (kv heads x query blocks) are fewer than the pool's threads, the keys are split into chunks as
-/// in flash-decoding, but with exact softmax: (1) scores of every (item, chunk) in parallel, (2) softmax of every
-/// row over all its keys, (3) p·V of every (item, chunk) into a partial output per chunk, (4) the partials summed.
+/// Threads: a call with at least 2 x <see cref="MinKeysPerChunk"/> keys is split by keys over the pool, as in
+/// flash-decoding but with exact softmax: (1) scores of every key chunk, (2) softmax of every row over all its keys,
+/// (3) p·V of every key chunk into a partial output per chunk, (4) the partials summed in chunk order. Shorter
+/// caches are split by blocks of kv heads, each item doing scores, softmax and p·V of its heads at once.
 /// </para>
 /// </summary>
 internal static unsafe class DecodeAttention

@@ -269,10 +269,17 @@ internal static unsafe class FastOps
             return;
         }
         if (path == AttentionPath.Auto)
-        {
             DecodeAttention.Run(q, k, v, o, qLen, kvLen, nHeads, nKvHeads, headDim, scale, mask);
-            return;
-        }
+        else
+            AttentionPerKey(q, k, v, o, qLen, kvLen, nHeads, nKvHeads, headDim, scale, mask);
+    }
+
+    /// <summary>The former small-qLen path (<see cref="AttentionPath.PerKey"/>), per (head, block of 16 queries).
+    /// A method of its own: its item closure captures the arguments, which would allocate on every call of
+    /// <see cref="Attention"/> if it lived there.</summary>
+    private static void AttentionPerKey(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> o,
+        int qLen, int kvLen, int nHeads, int nKvHeads, int headDim, float scale, ReadOnlySpan<float> mask)
+    {
         int group = nHeads / nKvHeads;
         int qBlocks = (qLen + QueryBlock - 1) / QueryBlock;
         int items = nHeads * qBlocks;
