@@ -33,8 +33,10 @@ internal static unsafe class DecodeAttention
     internal const int QueriesPerItem = 8;
     /// <summary>Fewest keys per chunk when the keys are split over threads.</summary>
     internal const int MinKeysPerChunk = 64;
-    /// <summary>Key chunks per pool thread when a call is split by keys (dynamic claiming evens out a busy core).</summary>
-    internal const int ChunksPerThread = 2;
+    /// <summary>Key chunks per pool thread when a call is split by keys. Measured on the 2-core dev box (kernels
+    /// bench, 32/8 heads, kvLen 640 and 2048): 1 beat 2 and 4 (each chunk costs a cold start of the prefetch and
+    /// its share of the three pool dispatches).</summary>
+    internal const int ChunksPerThread = 1;
     /// <summary>How many keys ahead the K and V rows are prefetched.</summary>
     private const int PrefetchKeys = 8;
     /// <summary>Below this many multiply-adds (qLen·kvLen·nHeads·headDim) a call runs on the calling thread only.</summary>
