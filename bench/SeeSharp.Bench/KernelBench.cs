@@ -6,7 +6,8 @@ using SeeSharp.Engine.Kernels;
 
 namespace SeeSharp.Bench;
 
-/// <summary>GEMV (F32, BF16) against a streaming read of a buffer larger than L3, and GEMM against the FMA peak.</summary>
+/// <summary>GEMV (F32, BF16) and decode attention against a streaming read of a buffer larger than L3, and GEMM
+/// against the FMA peak.</summary>
 internal static unsafe class KernelBench
 {
     private const long ReadBufferBytes = 512L << 20;
@@ -16,10 +17,10 @@ internal static unsafe class KernelBench
     {
         int threads = Environment.ProcessorCount;
         int trials = 7;
-        for (int i = 0; i + 1 < args.Length; i += 2)
+        for (int i = 0; i + 1 < args.Length; i++)   // flags (--sweep-m, --decode-attention) may stand anywhere
         {
-            if (args[i] == "--threads") threads = int.Parse(args[i + 1]);
-            else if (args[i] == "--trials") trials = int.Parse(args[i + 1]);
+            if (args[i] == "--threads") threads = int.Parse(args[++i]);
+            else if (args[i] == "--trials") trials = int.Parse(args[++i]);
         }
         WorkerPool.Configure(threads);
         if (args.Contains("--sweep-m")) { SweepM(); return; }
