@@ -21,9 +21,11 @@ internal static class QuantBench
         string only = a.Opt("schemes", "int8row,int8b32,int4g32,int4g128");
         string? model = a.Opt("model");
         int tokens = a.Int("tokens", 16);
+        bool mapped = a.Flag("mapped");
+        var prefetch = a.Opt("prefetch", "")!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
         a.CheckAllUsed();
         WorkerPool.Configure(threads);
-        if (model is not null) return m > 1 ? PrefillSimulation(model, m, trials) : DecodeSimulation(model, tokens, trials);
+        if (model is not null) return m > 1 ? PrefillSimulation(model, m, trials) : DecodeSimulation(model, tokens, trials, mapped, prefetch);
         Console.WriteLine($"quantbench: W [{rows}, {cols}], m {m}, {threads} threads, ISA {QuantOps.Isa}");
         var w = new float[(long)rows * cols];
         var rng = new Random(1);
@@ -81,15 +83,15 @@ internal static class QuantBench
     /// the text decoder (q, k, v, o, gate, up, down of every layer, and lm_head), interleaved with a streaming read of
     /// the same bytes. Upper bound of a decode step's speed (no attention, norms or KV cache).
     /// </summary>
-    private static int DecodeSimulation(string model, int tokens, int trials)
+    private static int DecodeSimulation(string model, int tokens, int trials, bool mapped, int[] prefetch)
     {
         var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
         var qc = QuantConfig.FromJson(cfg["quantization_config"]);
         using var ckpt = SeeSharp.Engine.Safetensors.SafetensorsCheckpoint.Open(model);
         var mats = ckpt.Names.Where(n => n.EndsWith(QuantizedMatrix.QWeightSuffix, StringComparison.Ordinal)
                                          && (n.StartsWith("model.text_model.", StringComparison.Ordinal) || n.StartsWith("lm_head", StringComparison.Ordinal)))
-            .Select(n => QuantizedMatrix.FromTensors(InMemory, n[..^QuantizedMatrix.QWeightSuffix.Length], qc)).ToList();
-        // copied out of the mapping: a benchmark of the kernels, not of the page cache (other jobs evict it)
+            .Select(n => QuantizedMatrix.FromTensors(mapped ? ckpt.Get : InMemory, n[..^QuantizedMatrix.QWeightSuffix.Length], qc)).ToList();
+        // unless --mapped, copied out of the mapping: a benchmark of the kernels, not of the page cache (other jobs evict it)
         Tensor InMemory(string name)
         {
             var t = ckpt.Get(name);
@@ -111,6 +113,15 @@ internal static class QuantBench
         for (int t = 0; t < trials; t++)
         {
             double tr = Time(Read, tokens, out double trMed), tk = Time(Step, tokens, out double tkMed);
+            foreach (int pf in prefetch)
+            {
+                int old = Avx512QuantKernels.PrefetchDistance;
+                Avx512QuantKernels.PrefetchDistance = pf;
+                double tp = Time(Step, tokens, out double tpMed);
+                Avx512QuantKernels.PrefetchDistance = old;
+                Console.WriteLine($"    prefetch {pf}: ratio {tr / tp:F2} (median {trMed / tpMed:F2})");
+            }
+
             ratios.Add(tr / tk);
             Console.WriteLine($"  trial {t}: best of {tokens}: read {bytes / tr / 1e9:F1} GB/s  gemv-only decode {1 / tk:F2} tok/s ({bytes / tk / 1e9:F1} GB/s)  ratio {tr / tk:F2}" +
                               $"  | median: read {bytes / trMed / 1e9:F1} GB/s, decode {1 / tkMed:F2} tok/s");
@@ -137,12 +148,17 @@ internal static class QuantBench
         Console.WriteLine($"prefill simulation: {model} ({qc.Layout}), {mats.Count} matrices (lm_head excluded), m {m}, ISA {QuantOps.Isa}, {WorkerPool.Default.Threads} threads");
         for (int t = 0; t < trials; t++)
         {
-            long t0 = Stopwatch.GetTimestamp();
-            foreach (var q in mats) QuantOps.Linear(x.AsSpan(0, m * q.Cols), m, q, [], y);
-            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            double s = Once();
             Console.WriteLine($"  trial {t}: {m / s:F1} tok/s, {ops / s / 1e9:F1} GOP/s (int8 multiply-adds x2)");
         }
         return 0;
+
+        double Once()
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            foreach (var q in mats) QuantOps.Linear(x.AsSpan(0, m * q.Cols), m, q, [], y);
+            return Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
     }
 
     // best time per call over reps calls
