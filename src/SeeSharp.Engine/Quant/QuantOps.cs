@@ -61,6 +61,11 @@ public static unsafe class QuantOps
         public void Run(int item)
         {
             int p0 = item * perItem, p1 = Math.Min(w.Panels, p0 + perItem);
+            if (w.Scheme == QuantScheme.Int4Group && AvxVnniInt4Kernels.IsSupported && UseTiles && m >= AvxVnniInt4Kernels.RepackMinRows)
+            {
+                AvxVnniInt4Kernels.Gemm(w, act, m, p0, p1, Y, Bias);   // repacked 8-row octets x 4-row tiles
+                return;
+            }
             for (int b0 = p0; b0 < p1; b0 += blockPanels)
             {
                 int b1 = Math.Min(p1, b0 + blockPanels);
@@ -76,7 +81,8 @@ public static unsafe class QuantOps
             }
         }
 
-        private bool HasTile => w.Scheme != QuantScheme.Int8Block32 && Avx512QuantKernels.IsSupported;
+        private bool HasTile => w.Scheme != QuantScheme.Int8Block32 && Avx512QuantKernels.IsSupported
+                                && !(w.Scheme == QuantScheme.Int4Group && AvxVnniInt4Kernels.IsSupported);
 
         // rows i .. i + 3 of x × panel p: the same per-element results as 4 Panel calls
         private void Tile(int p, int i)
@@ -141,7 +147,8 @@ public static unsafe class QuantOps
                     byte* pw = w.QWeight.Pointer + p * panelWeightBytes;
                     int g = w.Config.GroupSize;
                     float* sc = scales + (long)p * (w.ColsPadded / g) * 4;
-                    if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I4(pw, sc, a, chunks, g, o);
+                    if (AvxVnniInt4Kernels.IsSupported) AvxVnniInt4Kernels.I4(pw, sc, a, chunks, g, o);
+                    else if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I4(pw, sc, a, chunks, g, o);
                     else if (Avx2QuantKernels.IsSupported) Avx2QuantKernels.I4(pw, sc, a, chunks, g, o);
                     else ScalarQuantKernels.I4(pw, sc, a, chunks, g, o);
                     break;

@@ -1,0 +1,300 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SeeSharp.Engine.Quant;
+
+/// <summary>
+/// <see cref="QuantScheme.Int4Group"/> kernels with AVX-VNNI (vpdpbusd ymm: per int32 lane, the sum of 4 u8 × s8
+/// products, no saturation): the nibbles q + 8 in [0, 15] are the unsigned operand, the int8 activations the signed one
+/// (the +8 is folded out by <see cref="ActRow.GroupOffset"/>). Only 256-bit AVX2 / FMA / AVX-VNNI APIs (no AVX-512:
+/// with DOTNET_EnableAVX512=0 AVX-VNNI can still be on; Zen 4 runs 512-bit ops as two halves anyway).
+/// <para>Every output (weight row r, activation row i) is computed with the same fp32 operations in the same order by
+/// the GEMV (<see cref="I4"/>) and the GEMM (<see cref="Gemm"/>): S_b = the exact integer dot of 32-block b;
+/// acc = fma((float)S_b, sw[r, g(b)] · D[b], acc) for b = 0, 1, … from acc = 0; off = Σ_g sw[r, g] · GroupOffset[g]
+/// (multiply, then add, g = 0, 1, …); y = acc − off (+ bias). So a GEMM row is bit-identical to an m = 1 call.</para>
+/// </summary>
+internal static unsafe class AvxVnniInt4Kernels
+{
+    /// <summary>AVX-VNNI (and the AVX2 / FMA it comes with) is available.</summary>
+    public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>The GEMM repacks weights (a cost of a few rows' worth of compute per block) only from this many rows of x
+    /// on; fewer rows run the GEMV kernel row by row. Settable for the tests (both paths give identical results).</summary>
+    internal static int RepackMinRows { get; set; } = 8;
+
+    /// <summary>Unpacked weight bytes per repacked block (8 bytes per padded column per octet of 8 rows): with the
+    /// tile's activations it stays in L2 (1 MiB per core on Zen 4) while every row of x runs over it. Settable for the
+    /// tests (several blocks and a block ending on an odd panel with small matrices).</summary>
+    internal static long RepackBlockBytes { get; set; } = 512 * 1024;
+
+    /// <summary>Rows of x per GEMM tile.</summary>
+    private const int TileRows = 4;
+
+    // ---- GEMV (one panel of 4 weight rows × one activation row) ----------------------------------------------------
+
+    /// <summary>
+    /// out4[r] for the 4 rows of one panel (<paramref name="w"/> = its first weight byte, <paramref name="sc"/> = its
+    /// first scale) and one activation row. Per chunk and half (bytes 0-31 / 32-63 of each row): one load per row, the
+    /// low nibbles (32-block h) and the high ones (32-block h + 2) feed one vpdpbusd each; the 4 rows' 8-lane sums are
+    /// reduced to [r0, r1, r2, r3] by 3 vphaddd + one add of the halves, so the fp32 work per 32-block is one convert,
+    /// one scale product and one FMA for all 4 rows.
+    /// </summary>
+    public static void I4(byte* w, float* sc, in ActRow a, int chunks, int groupSize, float* out4)
+    {
+        var low = Vector256.Create((byte)0x0F);
+        int per = groupSize / 32;                                   // 32-blocks per group: 1, 2, 4
+        var f = Vector128<float>.Zero;
+        sbyte* q = a.Q;
+        float* d = a.D;
+        for (int ch = 0; ch < chunks; ch++)
+        {
+            byte* wc = w + ch * 256;
+            sbyte* qc = q + ch * 128;
+            Half(wc, qc, low, out var s0, out var s2);               // 32-blocks 0 (low nibbles) and 2 (high)
+            Half(wc + 32, qc + 32, low, out var s1, out var s3);     // 32-blocks 1 and 3
+            int b = ch * 4;
+            f = Fma.MultiplyAdd(Avx.ConvertToVector128Single(s0), Vector128.Load(sc + b / per * 4) * Vector128.Create(d[b]), f);
+            f = Fma.MultiplyAdd(Avx.ConvertToVector128Single(s1), Vector128.Load(sc + (b + 1) / per * 4) * Vector128.Create(d[b + 1]), f);
+            f = Fma.MultiplyAdd(Avx.ConvertToVector128Single(s2), Vector128.Load(sc + (b + 2) / per * 4) * Vector128.Create(d[b + 2]), f);
+            f = Fma.MultiplyAdd(Avx.ConvertToVector128Single(s3), Vector128.Load(sc + (b + 3) / per * 4) * Vector128.Create(d[b + 3]), f);
+        }
+        int groups = chunks * 128 / groupSize;
+        var off = Vector128<float>.Zero;
+        for (int g = 0; g < groups; g++) off += Vector128.Load(sc + g * 4) * a.GroupOffset[g];
+        (f - off).Store(out4);
+    }
+
+    // bytes [0, 32) of each of the 4 rows of a chunk half: integer sums of the low nibbles with x[0, 32) and of the high
+    // nibbles with x[64, 96), as [r0, r1, r2, r3]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Half(byte* wc, sbyte* qc, Vector256<byte> low, out Vector128<int> sLo, out Vector128<int> sHi)
+    {
+        var xl = Vector256.Load(qc);
+        var xh = Vector256.Load(qc + 64);
+        var v0 = Vector256.Load(wc);
+        var v1 = Vector256.Load(wc + 64);
+        var v2 = Vector256.Load(wc + 128);
+        var v3 = Vector256.Load(wc + 192);
+        var l0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v0 & low, xl);
+        var l1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v1 & low, xl);
+        var l2 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v2 & low, xl);
+        var l3 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v3 & low, xl);
+        var h0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Hi(v0, low), xh);
+        var h1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Hi(v1, low), xh);
+        var h2 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Hi(v2, low), xh);
+        var h3 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Hi(v3, low), xh);
+        sLo = Sum4(l0, l1, l2, l3);
+        sHi = Sum4(h0, h1, h2, h3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Hi(Vector256<byte> v, Vector256<byte> low) =>
+        Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low;
+
+    // [Σ lanes of r0, Σ r1, Σ r2, Σ r3] (exact integer sums)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Sum4(Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3)
+    {
+        var t = Avx2.HorizontalAdd(Avx2.HorizontalAdd(r0, r1), Avx2.HorizontalAdd(r2, r3));
+        return t.GetLower() + t.GetUpper();
+    }
+
+    // ---- GEMM (m > 1) -------------------------------------------------------------------------------------------
+
+    // per thread: the repacked weights and scales of the current block (reused across calls; grows to the largest block)
+    [ThreadStatic] private static byte* t_buffer;
+    [ThreadStatic] private static long t_bufferBytes;
+
+    /// <summary>
+    /// y[i, row] for every row i of x and the weight rows of panels [<paramref name="p0"/>, <paramref name="p1"/>).
+    /// The panels are walked in blocks of ~<see cref="RepackBlockBytes"/> unpacked bytes; each block is repacked once
+    /// into "octets" of 8 weight rows (2 panels) as <c>[octet][K / 4][row 0..7][4 bytes]</c> (nibbles unpacked to u8)
+    /// and <c>[octet][group][row 0..7]</c> scales, then tiles of 4 rows of x run over every octet
+    /// (<see cref="Tile4"/>); the rows of x left over (m mod 4) run the GEMV kernel per panel.
+    /// </summary>
+    public static void Gemm(QuantizedMatrix w, QuantizedActivations act, int m, int p0, int p1, float* y, float* bias)
+    {
+        int kp = w.ColsPadded, gs = w.Config.GroupSize, groups = kp / gs, per = gs / 32, chunks = w.Chunks;
+        long octetBytes = 8L * kp;
+        int blockOctets = (int)Math.Clamp(RepackBlockBytes / octetBytes, 1, (p1 - p0 + 1) / 2);
+        long scaleBytes = (long)blockOctets * groups * 8 * sizeof(float);
+        long need = blockOctets * octetBytes + scaleBytes;
+        if (t_bufferBytes < need)
+        {
+            if (t_buffer is not null) NativeMemory.AlignedFree(t_buffer);
+            t_buffer = null;
+            t_bufferBytes = 0;
+            t_buffer = (byte*)NativeMemory.AlignedAlloc((nuint)need, 64);
+            t_bufferBytes = need;
+        }
+        byte* wbuf = t_buffer;
+        float* sbuf = (float*)(t_buffer + blockOctets * octetBytes);
+        byte* qweight = w.QWeight.Pointer;
+        float* scales = (float*)w.Scales.Pointer;
+        long panelWeightBytes = (long)chunks * 4 * QuantLayout.ChunkBytes;
+        float* o = stackalloc float[TileRows * 8];
+        for (int b0 = p0; b0 < p1; b0 += 2 * blockOctets)
+        {
+            int b1 = Math.Min(p1, b0 + 2 * blockOctets);
+            int octets = (b1 - b0 + 1) / 2;
+            for (int oc = 0; oc < octets; oc++)
+            {
+                int pa = b0 + 2 * oc, np = Math.Min(2, b1 - pa);
+                Repack(qweight + pa * panelWeightBytes, np == 2 ? qweight + (pa + 1) * panelWeightBytes : null, chunks,
+                    wbuf + oc * octetBytes);
+                float* sd = sbuf + (long)oc * groups * 8;
+                for (int g = 0; g < groups; g++)
+                    for (int r = 0; r < 8; r++)
+                        sd[g * 8 + r] = r < 4 * np ? scales[((long)(pa + r / 4) * groups + g) * 4 + r % 4] : 0f;
+            }
+            int i = 0;
+            for (; i + TileRows <= m; i += TileRows)
+            {
+                var a = act.Row(i);
+                for (int oc = 0; oc < octets; oc++)
+                {
+                    int pa = b0 + 2 * oc, np = Math.Min(2, b1 - pa);
+                    Tile4(wbuf + oc * octetBytes, sbuf + (long)oc * groups * 8, a, act.RowStride, kp, groups, per, o);
+                    for (int j = 0; j < TileRows; j++) Store(o + 8 * j, 4 * np, pa * 4, w.Rows, y + (long)(i + j) * w.Rows, bias);
+                }
+            }
+            for (; i < m; i++)
+            {
+                var a = act.Row(i);
+                for (int p = b0; p < b1; p++)
+                {
+                    I4(qweight + p * panelWeightBytes, scales + (long)p * groups * 4, a, chunks, gs, o);
+                    Store(o, 4, p * 4, w.Rows, y + (long)i * w.Rows, bias);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* v, int count, int row0, int rows, float* yRow, float* bias)
+    {
+        int n = Math.Min(count, rows - row0);
+        for (int r = 0; r < n; r++) yRow[row0 + r] = bias is null ? v[r] : v[r] + bias[row0 + r];
+    }
+
+    /// <summary>
+    /// Unpacks the nibbles of panels <paramref name="pa"/> (rows 0-3 of the octet) and <paramref name="pb"/> (rows 4-7;
+    /// null: zeros) into <c>dst[K / 4][row 0..7][4 bytes]</c>: per chunk and column quarter (32 columns), the 8 rows'
+    /// 32 bytes are transposed as an 8 × 8 matrix of dwords (unpack 32 / 64, permute 128).
+    /// </summary>
+    private static void Repack(byte* pa, byte* pb, int chunks, byte* dst)
+    {
+        var low = Vector256.Create((byte)0x0F);
+        var rowsLo = stackalloc Vector256<int>[8];
+        var rowsHi = stackalloc Vector256<int>[8];
+        for (int ch = 0; ch < chunks; ch++)
+        {
+            for (int h = 0; h < 2; h++)                              // bytes 32h .. 32h + 31 of each row
+            {
+                for (int r = 0; r < 8; r++)
+                {
+                    byte* src = r < 4 ? pa : pb;
+                    if (src is null) { rowsLo[r] = default; rowsHi[r] = default; continue; }
+                    var v = Vector256.Load(src + ch * 256 + (r & 3) * 64 + h * 32);
+                    rowsLo[r] = (v & low).AsInt32();                 // columns 32h .. 32h + 31
+                    rowsHi[r] = Hi(v, low).AsInt32();                // columns 64 + 32h ..
+                }
+                // K-steps (4 columns each) of the chunk: 8h .. 8h + 7 (low nibbles), 16 + 8h .. (high nibbles)
+                Transpose8(rowsLo, dst + ((long)ch * 32 + 8 * h) * 32);
+                Transpose8(rowsHi, dst + ((long)ch * 32 + 16 + 8 * h) * 32);
+            }
+        }
+    }
+
+    // dst[d * 32 + r * 4 .. + 4] = dword d of rows[r] (d, r in 0..7)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(Vector256<int>* rows, byte* dst)
+    {
+        var t0 = Avx2.UnpackLow(rows[0], rows[1]);               // r0d0 r1d0 r0d1 r1d1 | r0d4 r1d4 r0d5 r1d5
+        var t1 = Avx2.UnpackHigh(rows[0], rows[1]);              // r0d2 r1d2 r0d3 r1d3 | d6, d7
+        var t2 = Avx2.UnpackLow(rows[2], rows[3]);
+        var t3 = Avx2.UnpackHigh(rows[2], rows[3]);
+        var t4 = Avx2.UnpackLow(rows[4], rows[5]);
+        var t5 = Avx2.UnpackHigh(rows[4], rows[5]);
+        var t6 = Avx2.UnpackLow(rows[6], rows[7]);
+        var t7 = Avx2.UnpackHigh(rows[6], rows[7]);
+        var u0 = Avx2.UnpackLow(t0.AsInt64(), t2.AsInt64()).AsInt32();   // r0..r3 d0 | r0..r3 d4
+        var u1 = Avx2.UnpackHigh(t0.AsInt64(), t2.AsInt64()).AsInt32();  // d1 | d5
+        var u2 = Avx2.UnpackLow(t1.AsInt64(), t3.AsInt64()).AsInt32();   // d2 | d6
+        var u3 = Avx2.UnpackHigh(t1.AsInt64(), t3.AsInt64()).AsInt32();  // d3 | d7
+        var u4 = Avx2.UnpackLow(t4.AsInt64(), t6.AsInt64()).AsInt32();   // r4..r7 d0 | r4..r7 d4
+        var u5 = Avx2.UnpackHigh(t4.AsInt64(), t6.AsInt64()).AsInt32();
+        var u6 = Avx2.UnpackLow(t5.AsInt64(), t7.AsInt64()).AsInt32();
+        var u7 = Avx2.UnpackHigh(t5.AsInt64(), t7.AsInt64()).AsInt32();
+        int* o = (int*)dst;
+        Avx2.Permute2x128(u0, u4, 0x20).Store(o);
+        Avx2.Permute2x128(u1, u5, 0x20).Store(o + 8);
+        Avx2.Permute2x128(u2, u6, 0x20).Store(o + 16);
+        Avx2.Permute2x128(u3, u7, 0x20).Store(o + 24);
+        Avx2.Permute2x128(u0, u4, 0x31).Store(o + 32);
+        Avx2.Permute2x128(u1, u5, 0x31).Store(o + 40);
+        Avx2.Permute2x128(u2, u6, 0x31).Store(o + 48);
+        Avx2.Permute2x128(u3, u7, 0x31).Store(o + 56);
+    }
+
+    /// <summary>
+    /// 4 rows of x (row j's buffers at <paramref name="a"/>'s pointers + j · <paramref name="stride"/> bytes) × one
+    /// repacked octet (<paramref name="wp"/>: [K / 4][8][4] u8, <paramref name="sp"/>: [group][8] scales):
+    /// <c>out32[8 j + r]</c>. Per K-step of 4 columns: one weight load, per row of x one vpbroadcastd of its 4 bytes and
+    /// one vpdpbusd (two int32 accumulators per row of x, even / odd K-steps, for 8 independent chains); per 32-block per
+    /// row of x: one add, one convert, one scale product and one FMA for all 8 weight rows.
+    /// </summary>
+    public static void Tile4(byte* wp, float* sp, in ActRow a, long stride, int kp, int groups, int per, float* out32)
+    {
+        sbyte* q0 = a.Q, q1 = q0 + stride, q2 = q0 + 2 * stride, q3 = q0 + 3 * stride;
+        float* d0 = a.D, d1 = (float*)((byte*)d0 + stride), d2 = (float*)((byte*)d0 + 2 * stride), d3 = (float*)((byte*)d0 + 3 * stride);
+        Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        int blocks = kp / 32;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* wb = wp + b * 256;
+            int c = b * 32;
+            Vector256<int> e0 = default, e1 = default, e2 = default, e3 = default;
+            Vector256<int> o0 = default, o1 = default, o2 = default, o3 = default;
+            Step(wb, q0 + c, q1 + c, q2 + c, q3 + c, ref e0, ref e1, ref e2, ref e3);
+            Step(wb + 32, q0 + c + 4, q1 + c + 4, q2 + c + 4, q3 + c + 4, ref o0, ref o1, ref o2, ref o3);
+            Step(wb + 64, q0 + c + 8, q1 + c + 8, q2 + c + 8, q3 + c + 8, ref e0, ref e1, ref e2, ref e3);
+            Step(wb + 96, q0 + c + 12, q1 + c + 12, q2 + c + 12, q3 + c + 12, ref o0, ref o1, ref o2, ref o3);
+            Step(wb + 128, q0 + c + 16, q1 + c + 16, q2 + c + 16, q3 + c + 16, ref e0, ref e1, ref e2, ref e3);
+            Step(wb + 160, q0 + c + 20, q1 + c + 20, q2 + c + 20, q3 + c + 20, ref o0, ref o1, ref o2, ref o3);
+            Step(wb + 192, q0 + c + 24, q1 + c + 24, q2 + c + 24, q3 + c + 24, ref e0, ref e1, ref e2, ref e3);
+            Step(wb + 224, q0 + c + 28, q1 + c + 28, q2 + c + 28, q3 + c + 28, ref o0, ref o1, ref o2, ref o3);
+            var sw = Vector256.Load(sp + b / per * 8);
+            f0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e0 + o0), sw * Vector256.Create(d0[b]), f0);
+            f1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e1 + o1), sw * Vector256.Create(d1[b]), f1);
+            f2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e2 + o2), sw * Vector256.Create(d2[b]), f2);
+            f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e3 + o3), sw * Vector256.Create(d3[b]), f3);
+        }
+        Finish(f0, sp, a.GroupOffset, groups, out32);
+        Finish(f1, sp, (float*)((byte*)a.GroupOffset + stride), groups, out32 + 8);
+        Finish(f2, sp, (float*)((byte*)a.GroupOffset + 2 * stride), groups, out32 + 16);
+        Finish(f3, sp, (float*)((byte*)a.GroupOffset + 3 * stride), groups, out32 + 24);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step(byte* wk, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3,
+        ref Vector256<int> a0, ref Vector256<int> a1, ref Vector256<int> a2, ref Vector256<int> a3)
+    {
+        var wv = Vector256.Load(wk);
+        a0 = AvxVnni.MultiplyWideningAndAdd(a0, wv, Vector256.Create(*(int*)x0).AsSByte());
+        a1 = AvxVnni.MultiplyWideningAndAdd(a1, wv, Vector256.Create(*(int*)x1).AsSByte());
+        a2 = AvxVnni.MultiplyWideningAndAdd(a2, wv, Vector256.Create(*(int*)x2).AsSByte());
+        a3 = AvxVnni.MultiplyWideningAndAdd(a3, wv, Vector256.Create(*(int*)x3).AsSByte());
+    }
+
+    // out8 = f − Σ_g sw[g] · GroupOffset[g] (multiply, then add, in group order: as the GEMV)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(Vector256<float> f, float* sp, float* groupOffset, int groups, float* out8)
+    {
+        var off = Vector256<float>.Zero;
+        for (int g = 0; g < groups; g++) off += Vector256.Load(sp + g * 8) * groupOffset[g];
+        (f - off).Store(out8);
+    }
+}
