@@ -8,12 +8,14 @@ namespace SeeSharp.Engine.Quant;
 /// <summary>
 /// <see cref="QuantScheme.Int4Group"/> kernels with AVX-VNNI (vpdpbusd ymm: per int32 lane, the sum of 4 u8 × s8
 /// products, no saturation): the nibbles q + 8 in [0, 15] are the unsigned operand, the int8 activations the signed one
-/// (the +8 is folded out by <see cref="ActRow.GroupOffset"/>). Only 256-bit AVX2 / FMA / AVX-VNNI APIs (no AVX-512:
-/// with DOTNET_EnableAVX512=0 AVX-VNNI can still be on; Zen 4 runs 512-bit ops as two halves anyway).
-/// <para>Every output (weight row r, activation row i) is computed with the same fp32 operations in the same order by
-/// the GEMV (<see cref="I4"/>) and the GEMM (<see cref="Gemm"/>): S_b = the exact integer dot of 32-block b;
-/// acc = fma((float)S_b, sw[r, g(b)] · D[b], acc) for b = 0, 1, … from acc = 0; off = Σ_g sw[r, g] · GroupOffset[g]
-/// (multiply, then add, g = 0, 1, …); y = acc − off (+ bias). So a GEMM row is bit-identical to an m = 1 call.</para>
+/// (the +8 is folded out by <see cref="ActRow.GroupOffset"/>). Only 256-bit AVX2 / FMA / AVX-VNNI APIs (with
+/// DOTNET_EnableAVX512=0 AVX-VNNI can still be on; .NET 10 has no 512-bit AVX-VNNI API); the GEMM's leftover rows call
+/// <see cref="Avx512QuantKernels"/> only after checking its IsSupported.
+/// <para>The GEMM (<see cref="Gemm"/>) repacks the weights so that the lanes are output rows and needs one convert and
+/// one FMA per 32-block for 8 outputs; the GEMV (<see cref="I4"/>, used for m = 1 only where AVX-512BW is missing:
+/// on Zen 4 the AVX-512BW vpmaddubsw kernel is faster for GEMV, vpdpbusd ymm issuing at one per cycle) keeps 8-lane
+/// partial sums per row. The integer sums are exact in both; the fp32 sums run in a different order, so a GEMM row
+/// matches an m = 1 call within Tolerances.Quant.Int4GemmVsGemvRelative, not bit for bit.</para>
 /// </summary>
 internal static unsafe class AvxVnniInt4Kernels
 {
@@ -21,7 +23,7 @@ internal static unsafe class AvxVnniInt4Kernels
     public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>The GEMM repacks weights (a cost of a few rows' worth of compute per block) only from this many rows of x
-    /// on; fewer rows run the GEMV kernel row by row. Settable for the tests (both paths give identical results).</summary>
+    /// on; fewer rows run the GEMV kernels row by row (or the AVX-512 4 × 4 tiles). Settable for the tests.</summary>
     internal static int RepackMinRows { get; set; } = 8;
 
     /// <summary>Unpacked weight bytes per repacked block (8 bytes per padded column per octet of 8 rows): with the
@@ -36,70 +38,68 @@ internal static unsafe class AvxVnniInt4Kernels
 
     /// <summary>
     /// out4[r] for the 4 rows of one panel (<paramref name="w"/> = its first weight byte, <paramref name="sc"/> = its
-    /// first scale) and one activation row. Per chunk and half (bytes 0-31 / 32-63 of each row): one load per row, the
-    /// low nibbles (32-block h) and the high ones (32-block h + 2) feed one vpdpbusd each; the 4 rows' 8-lane sums are
-    /// reduced to [r0, r1, r2, r3] by 3 vphaddd + one add of the halves, so the fp32 work per 32-block is one convert,
-    /// one scale product and one FMA for all 4 rows.
+    /// first scale) and one activation row. Per chunk: one 32-byte load per row and half; the low nibbles (v &amp; 0x0F,
+    /// 32-block h) and the high ones left in place (v &amp; 0xF0 = 16 · nibble, 32-block h + 2; the 1 / 16 is folded into
+    /// that block's scale) feed one vpdpbusd each; each 8-lane block sum is converted and FMA'd with the broadcast scale
+    /// product sw[r, g] · D[b] into the row's 8-lane accumulator; one horizontal sum per row at the end.
     /// </summary>
     public static void I4(byte* w, float* sc, in ActRow a, int chunks, int groupSize, float* out4)
     {
         var low = Vector256.Create((byte)0x0F);
-        int per = groupSize / 32;                                   // 32-blocks per group: 1, 2, 4
-        var f = Vector128<float>.Zero;
+        var high = Vector256.Create((byte)0xF0);
+        var sixteenth = Vector256.Create(Vector128.Create(1f), Vector128.Create(1f / 16));
+        int sh = System.Numerics.BitOperations.Log2((uint)groupSize / 32);   // 32-blocks per group: 1, 2, 4 (no idiv in the loop)
+        Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        float* p = stackalloc float[16];                            // [block in chunk][row]: sw · D (· 1/16 for the high blocks)
         sbyte* q = a.Q;
         float* d = a.D;
         for (int ch = 0; ch < chunks; ch++)
         {
-            byte* wc = w + ch * 256;
-            sbyte* qc = q + ch * 128;
-            Half(wc, qc, low, out var s0, out var s2);               // 32-blocks 0 (low nibbles) and 2 (high)
-            Half(wc + 32, qc + 32, low, out var s1, out var s3);     // 32-blocks 1 and 3
             int b = ch * 4;
-            f = Fma.MultiplyAdd(Avx.ConvertToVector128Single(s0), Vector128.Load(sc + b / per * 4) * Vector128.Create(d[b]), f);
-            f = Fma.MultiplyAdd(Avx.ConvertToVector128Single(s1), Vector128.Load(sc + (b + 1) / per * 4) * Vector128.Create(d[b + 1]), f);
-            f = Fma.MultiplyAdd(Avx.ConvertToVector128Single(s2), Vector128.Load(sc + (b + 2) / per * 4) * Vector128.Create(d[b + 2]), f);
-            f = Fma.MultiplyAdd(Avx.ConvertToVector128Single(s3), Vector128.Load(sc + (b + 3) / per * 4) * Vector128.Create(d[b + 3]), f);
+            var s02 = Vector256.Create(Vector128.Load(sc + (b >> sh) * 4), Vector128.Load(sc + ((b + 2) >> sh) * 4))
+                    * Vector256.Create(Vector128.Create(d[b]), Vector128.Create(d[b + 2])) * sixteenth;
+            var s13 = Vector256.Create(Vector128.Load(sc + ((b + 1) >> sh) * 4), Vector128.Load(sc + ((b + 3) >> sh) * 4))
+                    * Vector256.Create(Vector128.Create(d[b + 1]), Vector128.Create(d[b + 3])) * sixteenth;
+            s02.Store(p);
+            s13.Store(p + 8);
+            byte* wc = w + ch * 256;
+            var x0 = Vector256.Load(q + ch * 128);
+            var x1 = Vector256.Load(q + ch * 128 + 32);
+            var x2 = Vector256.Load(q + ch * 128 + 64);
+            var x3 = Vector256.Load(q + ch * 128 + 96);
+            RowChunk(wc, x0, x1, x2, x3, low, high, p, ref f0);
+            RowChunk(wc + 64, x0, x1, x2, x3, low, high, p + 1, ref f1);
+            RowChunk(wc + 128, x0, x1, x2, x3, low, high, p + 2, ref f2);
+            RowChunk(wc + 192, x0, x1, x2, x3, low, high, p + 3, ref f3);
         }
         int groups = chunks * 128 / groupSize;
         var off = Vector128<float>.Zero;
         for (int g = 0; g < groups; g++) off += Vector128.Load(sc + g * 4) * a.GroupOffset[g];
-        (f - off).Store(out4);
+        out4[0] = Vector256.Sum(f0) - off[0];
+        out4[1] = Vector256.Sum(f1) - off[1];
+        out4[2] = Vector256.Sum(f2) - off[2];
+        out4[3] = Vector256.Sum(f3) - off[3];
     }
 
-    // bytes [0, 32) of each of the 4 rows of a chunk half: integer sums of the low nibbles with x[0, 32) and of the high
-    // nibbles with x[64, 96), as [r0, r1, r2, r3]
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Half(byte* wc, sbyte* qc, Vector256<byte> low, out Vector128<int> sLo, out Vector128<int> sHi)
+    private static void RowChunk(byte* wr, Vector256<sbyte> x0, Vector256<sbyte> x1, Vector256<sbyte> x2, Vector256<sbyte> x3,
+        Vector256<byte> low, Vector256<byte> high, float* pr, ref Vector256<float> f)
     {
-        var xl = Vector256.Load(qc);
-        var xh = Vector256.Load(qc + 64);
-        var v0 = Vector256.Load(wc);
-        var v1 = Vector256.Load(wc + 64);
-        var v2 = Vector256.Load(wc + 128);
-        var v3 = Vector256.Load(wc + 192);
-        var l0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v0 & low, xl);
-        var l1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v1 & low, xl);
-        var l2 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v2 & low, xl);
-        var l3 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v3 & low, xl);
-        var h0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Hi(v0, low), xh);
-        var h1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Hi(v1, low), xh);
-        var h2 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Hi(v2, low), xh);
-        var h3 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Hi(v3, low), xh);
-        sLo = Sum4(l0, l1, l2, l3);
-        sHi = Sum4(h0, h1, h2, h3);
+        var v0 = Vector256.Load(wr);
+        var v1 = Vector256.Load(wr + 32);
+        var i0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v0 & low, x0);
+        var i1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v1 & low, x1);
+        var i2 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v0 & high, x2);
+        var i3 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, v1 & high, x3);
+        f = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), Vector256.Create(pr[0]), f);
+        f = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), Vector256.Create(pr[8]), f);
+        f = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), Vector256.Create(pr[4]), f);
+        f = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), Vector256.Create(pr[12]), f);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Hi(Vector256<byte> v, Vector256<byte> low) =>
         Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low;
-
-    // [Σ lanes of r0, Σ r1, Σ r2, Σ r3] (exact integer sums)
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Sum4(Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3)
-    {
-        var t = Avx2.HorizontalAdd(Avx2.HorizontalAdd(r0, r1), Avx2.HorizontalAdd(r2, r3));
-        return t.GetLower() + t.GetUpper();
-    }
 
     // ---- GEMM (m > 1) -------------------------------------------------------------------------------------------
 
@@ -165,7 +165,11 @@ internal static unsafe class AvxVnniInt4Kernels
                 var a = act.Row(i);
                 for (int p = b0; p < b1; p++)
                 {
-                    I4(qweight + p * panelWeightBytes, scales + (long)p * groups * 4, a, chunks, gs, o);
+                    // the GEMV kernel QuantOps picks for m = 1 (AVX-512BW is faster than AVX-VNNI ymm on Zen 4 there)
+                    byte* pw = qweight + p * panelWeightBytes;
+                    float* ps = scales + (long)p * groups * 4;
+                    if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I4(pw, ps, a, chunks, gs, o);
+                    else I4(pw, ps, a, chunks, gs, o);
                     Store(o, 4, p * 4, w.Rows, y + (long)i * w.Rows, bias);
                 }
             }
@@ -248,6 +252,7 @@ internal static unsafe class AvxVnniInt4Kernels
     /// </summary>
     public static void Tile4(byte* wp, float* sp, in ActRow a, long stride, int kp, int groups, int per, float* out32)
     {
+        int shift = System.Numerics.BitOperations.Log2((uint)per);
         sbyte* q0 = a.Q, q1 = q0 + stride, q2 = q0 + 2 * stride, q3 = q0 + 3 * stride;
         float* d0 = a.D, d1 = (float*)((byte*)d0 + stride), d2 = (float*)((byte*)d0 + 2 * stride), d3 = (float*)((byte*)d0 + 3 * stride);
         Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
@@ -266,7 +271,7 @@ internal static unsafe class AvxVnniInt4Kernels
             Step(wb + 160, q0 + c + 20, q1 + c + 20, q2 + c + 20, q3 + c + 20, ref o0, ref o1, ref o2, ref o3);
             Step(wb + 192, q0 + c + 24, q1 + c + 24, q2 + c + 24, q3 + c + 24, ref e0, ref e1, ref e2, ref e3);
             Step(wb + 224, q0 + c + 28, q1 + c + 28, q2 + c + 28, q3 + c + 28, ref o0, ref o1, ref o2, ref o3);
-            var sw = Vector256.Load(sp + b / per * 8);
+            var sw = Vector256.Load(sp + (b >> shift) * 8);
             f0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e0 + o0), sw * Vector256.Create(d0[b]), f0);
             f1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e1 + o1), sw * Vector256.Create(d1[b]), f1);
             f2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e2 + o2), sw * Vector256.Create(d2[b]), f2);

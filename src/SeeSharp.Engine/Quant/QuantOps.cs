@@ -81,8 +81,7 @@ public static unsafe class QuantOps
             }
         }
 
-        private bool HasTile => w.Scheme != QuantScheme.Int8Block32 && Avx512QuantKernels.IsSupported
-                                && !(w.Scheme == QuantScheme.Int4Group && AvxVnniInt4Kernels.IsSupported);
+        private bool HasTile => w.Scheme != QuantScheme.Int8Block32 && Avx512QuantKernels.IsSupported;
 
         // rows i .. i + 3 of x × panel p: the same per-element results as 4 Panel calls
         private void Tile(int p, int i)
@@ -147,8 +146,8 @@ public static unsafe class QuantOps
                     byte* pw = w.QWeight.Pointer + p * panelWeightBytes;
                     int g = w.Config.GroupSize;
                     float* sc = scales + (long)p * (w.ColsPadded / g) * 4;
-                    if (AvxVnniInt4Kernels.IsSupported) AvxVnniInt4Kernels.I4(pw, sc, a, chunks, g, o);
-                    else if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I4(pw, sc, a, chunks, g, o);
+                    if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I4(pw, sc, a, chunks, g, o);
+                    else if (AvxVnniInt4Kernels.IsSupported) AvxVnniInt4Kernels.I4(pw, sc, a, chunks, g, o);   // AVX2 + AVX-VNNI
                     else if (Avx2QuantKernels.IsSupported) Avx2QuantKernels.I4(pw, sc, a, chunks, g, o);
                     else ScalarQuantKernels.I4(pw, sc, a, chunks, g, o);
                     break;
