@@ -43,6 +43,7 @@ internal static unsafe class AvxVnniInt4Kernels
     /// that block's scale) feed one vpdpbusd each; each 8-lane block sum is converted and FMA'd with the broadcast scale
     /// product sw[r, g] · D[b] into the row's 8-lane accumulator; one horizontal sum per row at the end.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void I4(byte* w, float* sc, in ActRow a, int chunks, int groupSize, float* out4)
     {
         var low = Vector256.Create((byte)0x0F);
@@ -114,6 +115,7 @@ internal static unsafe class AvxVnniInt4Kernels
     /// and <c>[octet][group][row 0..7]</c> scales, then tiles of 4 rows of x run over every octet
     /// (<see cref="Tile4"/>); the rows of x left over (m mod 4) run the GEMV kernel per panel.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gemm(QuantizedMatrix w, QuantizedActivations act, int m, int p0, int p1, float* y, float* bias)
     {
         int kp = w.ColsPadded, gs = w.Config.GroupSize, groups = kp / gs, per = gs / 32, chunks = w.Chunks;
@@ -188,6 +190,7 @@ internal static unsafe class AvxVnniInt4Kernels
     /// null: zeros) into <c>dst[K / 4][row 0..7][4 bytes]</c>: per chunk and column quarter (32 columns), the 8 rows'
     /// 32 bytes are transposed as an 8 × 8 matrix of dwords (unpack 32 / 64, permute 128).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Repack(byte* pa, byte* pb, int chunks, byte* dst)
     {
         var low = Vector256.Create((byte)0x0F);
@@ -250,6 +253,7 @@ internal static unsafe class AvxVnniInt4Kernels
     /// one vpdpbusd (two int32 accumulators per row of x, even / odd K-steps, for 8 independent chains); per 32-block per
     /// row of x: one add, one convert, one scale product and one FMA for all 8 weight rows.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile4(byte* wp, float* sp, in ActRow a, long stride, int kp, int groups, int per, float* out32)
     {
         int shift = System.Numerics.BitOperations.Log2((uint)per);
