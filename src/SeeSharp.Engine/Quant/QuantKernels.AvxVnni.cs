@@ -24,7 +24,7 @@ internal static unsafe class AvxVnniInt4Kernels
 
     /// <summary>The GEMM repacks weights (a cost of a few rows' worth of compute per block) only from this many rows of x
     /// on; fewer rows run the GEMV kernels row by row (or the AVX-512 4 × 4 tiles). Settable for the tests.</summary>
-    internal static int RepackMinRows { get; set; } = 8;
+    internal static int RepackMinRows { get; set; } = 16;
 
     /// <summary>Unpacked weight bytes per repacked block (8 bytes per padded column per octet of 8 rows): with the
     /// tile's activations it stays in L2 (1 MiB per core on Zen 4) while every row of x runs over it. Settable for the
