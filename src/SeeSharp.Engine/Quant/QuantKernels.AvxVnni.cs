@@ -8,7 +8,8 @@ namespace SeeSharp.Engine.Quant;
 /// <summary>
 /// <see cref="QuantScheme.Int4Group"/> kernels with AVX-VNNI (vpdpbusd ymm: per int32 lane, the sum of 4 u8 × s8
 /// products, no saturation): the nibbles q + 8 in [0, 15] are the unsigned operand, the int8 activations the signed one
-/// (the +8 is folded out by <see cref="ActRow.GroupOffset"/>). Only 256-bit AVX2 / FMA / AVX-VNNI APIs (with
+/// (the +8 is folded out: in the GEMV by <see cref="ActRow.GroupOffset"/>, in the GEMM exactly in the integer sums, each
+/// 32-block's accumulator starting at −8 · Σ q). Only 256-bit AVX2 / FMA / AVX-VNNI APIs (with
 /// DOTNET_EnableAVX512=0 AVX-VNNI can still be on; .NET 10 has no 512-bit AVX-VNNI API); the GEMM's leftover rows call
 /// <see cref="Avx512QuantKernels"/> only after checking its IsSupported.
 /// <para>The GEMM (<see cref="Gemm"/>) repacks the weights so that the lanes are output rows and needs one convert and
@@ -122,7 +123,8 @@ internal static unsafe class AvxVnniInt4Kernels
         long octetBytes = 8L * kp;
         int blockOctets = (int)Math.Clamp(RepackBlockBytes / octetBytes, 1, (p1 - p0 + 1) / 2);
         long scaleBytes = (long)blockOctets * groups * 8 * sizeof(float);
-        long need = blockOctets * octetBytes + scaleBytes;
+        int blocks = kp / 32;
+        long need = blockOctets * octetBytes + scaleBytes + (long)TileRows * blocks * sizeof(int);
         if (t_bufferBytes < need)
         {
             if (t_buffer is not null) NativeMemory.AlignedFree(t_buffer);
@@ -133,6 +135,7 @@ internal static unsafe class AvxVnniInt4Kernels
         }
         byte* wbuf = t_buffer;
         float* sbuf = (float*)(t_buffer + blockOctets * octetBytes);
+        int* neg8q = (int*)(t_buffer + blockOctets * octetBytes + scaleBytes);
         byte* qweight = w.QWeight.Pointer;
         float* scales = (float*)w.Scales.Pointer;
         long panelWeightBytes = (long)chunks * 4 * QuantLayout.ChunkBytes;
@@ -155,10 +158,11 @@ internal static unsafe class AvxVnniInt4Kernels
             for (; i + TileRows <= m; i += TileRows)
             {
                 var a = act.Row(i);
+                NegEightSums(a.Q, act.RowStride, blocks, neg8q);
                 for (int oc = 0; oc < octets; oc++)
                 {
                     int pa = b0 + 2 * oc, np = Math.Min(2, b1 - pa);
-                    Tile4(wbuf + oc * octetBytes, sbuf + (long)oc * groups * 8, a, act.RowStride, kp, groups, per, o);
+                    Tile4(wbuf + oc * octetBytes, sbuf + (long)oc * groups * 8, a, act.RowStride, neg8q, blocks, per, o);
                     for (int j = 0; j < TileRows; j++) Store(o + 8 * j, 4 * np, pa * 4, w.Rows, y + (long)(i + j) * w.Rows, bias);
                 }
             }
@@ -250,22 +254,26 @@ internal static unsafe class AvxVnniInt4Kernels
     /// 4 rows of x (row j's buffers at <paramref name="a"/>'s pointers + j · <paramref name="stride"/> bytes) × one
     /// repacked octet (<paramref name="wp"/>: [K / 4][8][4] u8, <paramref name="sp"/>: [group][8] scales):
     /// <c>out32[8 j + r]</c>. Per K-step of 4 columns: one weight load, per row of x one vpbroadcastd of its 4 bytes and
-    /// one vpdpbusd (two int32 accumulators per row of x, even / odd K-steps, for 8 independent chains); per 32-block per
-    /// row of x: one add, one convert, one scale product and one FMA for all 8 weight rows.
+    /// one vpdpbusd (two int32 accumulators per row of x, even / odd K-steps, for 8 independent chains; the even one
+    /// starts at <paramref name="neg8q"/>[j · blocks + b] = −8 · Σ q, so the sum is Σ qw · qx); per 32-block per row of
+    /// x: one add, one convert, one scale product and one FMA for all 8 weight rows; no group-offset pass.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile4(byte* wp, float* sp, in ActRow a, long stride, int kp, int groups, int per, float* out32)
+    public static void Tile4(byte* wp, float* sp, in ActRow a, long stride, int* neg8q, int blocks, int per, float* out32)
     {
         int shift = System.Numerics.BitOperations.Log2((uint)per);
         sbyte* q0 = a.Q, q1 = q0 + stride, q2 = q0 + 2 * stride, q3 = q0 + 3 * stride;
         float* d0 = a.D, d1 = (float*)((byte*)d0 + stride), d2 = (float*)((byte*)d0 + 2 * stride), d3 = (float*)((byte*)d0 + 3 * stride);
         Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
-        int blocks = kp / 32;
         for (int b = 0; b < blocks; b++)
         {
             byte* wb = wp + b * 256;
             int c = b * 32;
-            Vector256<int> e0 = default, e1 = default, e2 = default, e3 = default;
+            // start from −8 · Σ q over the block: the sums become Σ (u − 8) · q = Σ qw · qx, exact (|.| ≤ 32 · 8 · 127)
+            var e0 = Vector256.Create(neg8q[b]);
+            var e1 = Vector256.Create(neg8q[blocks + b]);
+            var e2 = Vector256.Create(neg8q[2 * blocks + b]);
+            var e3 = Vector256.Create(neg8q[3 * blocks + b]);
             Vector256<int> o0 = default, o1 = default, o2 = default, o3 = default;
             Step(wb, q0 + c, q1 + c, q2 + c, q3 + c, ref e0, ref e1, ref e2, ref e3);
             Step(wb + 32, q0 + c + 4, q1 + c + 4, q2 + c + 4, q3 + c + 4, ref o0, ref o1, ref o2, ref o3);
@@ -281,10 +289,24 @@ internal static unsafe class AvxVnniInt4Kernels
             f2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e2 + o2), sw * Vector256.Create(d2[b]), f2);
             f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e3 + o3), sw * Vector256.Create(d3[b]), f3);
         }
-        Finish(f0, sp, a.GroupOffset, groups, out32);
-        Finish(f1, sp, (float*)((byte*)a.GroupOffset + stride), groups, out32 + 8);
-        Finish(f2, sp, (float*)((byte*)a.GroupOffset + 2 * stride), groups, out32 + 16);
-        Finish(f3, sp, (float*)((byte*)a.GroupOffset + 3 * stride), groups, out32 + 24);
+        f0.Store(out32);
+        f1.Store(out32 + 8);
+        f2.Store(out32 + 16);
+        f3.Store(out32 + 24);
+    }
+
+    /// <summary>dst[j · blocks + b] = −8 · Σ of activation row j's q over 32-block b (rows j = 0..3 at
+    /// <paramref name="q"/> + j · <paramref name="stride"/>): the nibbles' +8 folded out in the integer sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void NegEightSums(sbyte* q, long stride, int blocks, int* dst)
+    {
+        var eight = Vector256.Create((byte)8);
+        for (int j = 0; j < TileRows; j++)
+        {
+            sbyte* qj = q + j * stride;
+            for (int b = 0; b < blocks; b++)
+                dst[j * blocks + b] = -Vector256.Sum(AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, eight, Vector256.Load(qj + b * 32)));
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -296,14 +318,5 @@ internal static unsafe class AvxVnniInt4Kernels
         a1 = AvxVnni.MultiplyWideningAndAdd(a1, wv, Vector256.Create(*(int*)x1).AsSByte());
         a2 = AvxVnni.MultiplyWideningAndAdd(a2, wv, Vector256.Create(*(int*)x2).AsSByte());
         a3 = AvxVnni.MultiplyWideningAndAdd(a3, wv, Vector256.Create(*(int*)x3).AsSByte());
-    }
-
-    // out8 = f − Σ_g sw[g] · GroupOffset[g] (multiply, then add, in group order: as the GEMV)
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(Vector256<float> f, float* sp, float* groupOffset, int groups, float* out8)
-    {
-        var off = Vector256<float>.Zero;
-        for (int g = 0; g < groups; g++) off += Vector256.Load(sp + g * 8) * groupOffset[g];
-        (f - off).Store(out8);
     }
 }
