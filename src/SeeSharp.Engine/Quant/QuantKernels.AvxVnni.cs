@@ -32,6 +32,10 @@ internal static unsafe class AvxVnniInt4Kernels
     /// tests (several blocks and a block ending on an odd panel with small matrices).</summary>
     internal static long RepackBlockBytes { get; set; } = 512 * 1024;
 
+    /// <summary>false: one octet per tile call (<see cref="Tile4"/>) in place of two (<see cref="Tile4x2"/>); for
+    /// side-by-side benchmarks (identical results).</summary>
+    internal static bool UsePairs { get; set; } = true;
+
     /// <summary>Rows of x per GEMM tile.</summary>
     private const int TileRows = 4;
 
@@ -139,7 +143,7 @@ internal static unsafe class AvxVnniInt4Kernels
         byte* qweight = w.QWeight.Pointer;
         float* scales = (float*)w.Scales.Pointer;
         long panelWeightBytes = (long)chunks * 4 * QuantLayout.ChunkBytes;
-        float* o = stackalloc float[TileRows * 8];
+        float* o = stackalloc float[TileRows * 16];
         for (int b0 = p0; b0 < p1; b0 += 2 * blockOctets)
         {
             int b1 = Math.Min(p1, b0 + 2 * blockOctets);
@@ -159,7 +163,19 @@ internal static unsafe class AvxVnniInt4Kernels
             {
                 var a = act.Row(i);
                 NegEightSums(a.Q, act.RowStride, blocks, neg8q);
-                for (int oc = 0; oc < octets; oc++)
+                int oc = 0;
+                for (; oc + 2 <= octets && UsePairs; oc += 2)
+                {
+                    int pa = b0 + 2 * oc, np = Math.Min(2, b1 - pa - 2);
+                    Tile4x2(wbuf + oc * octetBytes, wbuf + (oc + 1) * octetBytes, sbuf + (long)oc * groups * 8,
+                        sbuf + (long)(oc + 1) * groups * 8, a, act.RowStride, neg8q, blocks, per, o);
+                    for (int j = 0; j < TileRows; j++)
+                    {
+                        Store(o + 8 * j, 8, pa * 4, w.Rows, y + (long)(i + j) * w.Rows, bias);
+                        Store(o + 32 + 8 * j, 4 * np, pa * 4 + 8, w.Rows, y + (long)(i + j) * w.Rows, bias);
+                    }
+                }
+                for (; oc < octets; oc++)
                 {
                     int pa = b0 + 2 * oc, np = Math.Min(2, b1 - pa);
                     Tile4(wbuf + oc * octetBytes, sbuf + (long)oc * groups * 8, a, act.RowStride, neg8q, blocks, per, o);
@@ -293,6 +309,70 @@ internal static unsafe class AvxVnniInt4Kernels
         f1.Store(out32 + 8);
         f2.Store(out32 + 16);
         f3.Store(out32 + 24);
+    }
+
+    /// <summary>
+    /// <see cref="Tile4"/> over two octets at once (16 weight rows: <paramref name="wa"/>, <paramref name="wb"/>): per
+    /// K-step two weight loads, 4 broadcasts and 8 vpdpbusd (8 independent chains, one per row of x and octet); the
+    /// fp32 accumulators live in <paramref name="out64"/> (<c>[octet][j][8]</c>; one load / FMA / store per 32-block).
+    /// The same fp32 operations in the same order as <see cref="Tile4"/> per output.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tile4x2(byte* wa, byte* wb, float* sa, float* sb, in ActRow a, long stride, int* neg8q, int blocks,
+        int per, float* out64)
+    {
+        int shift = System.Numerics.BitOperations.Log2((uint)per);
+        sbyte* q0 = a.Q, q1 = q0 + stride, q2 = q0 + 2 * stride, q3 = q0 + 3 * stride;
+        float* d0 = a.D, d1 = (float*)((byte*)d0 + stride), d2 = (float*)((byte*)d0 + 2 * stride), d3 = (float*)((byte*)d0 + 3 * stride);
+        for (int k = 0; k < 64; k += 8) Vector256<float>.Zero.Store(out64 + k);
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* pa = wa + b * 256, pb = wb + b * 256;
+            int c = b * 32;
+            var e0 = Vector256.Create(neg8q[b]);
+            var e1 = Vector256.Create(neg8q[blocks + b]);
+            var e2 = Vector256.Create(neg8q[2 * blocks + b]);
+            var e3 = Vector256.Create(neg8q[3 * blocks + b]);
+            Vector256<int> g0 = e0, g1 = e1, g2 = e2, g3 = e3;
+            for (int t = 0; t < 32; t += 4)
+                Step2(pa + 8 * t, pb + 8 * t, q0 + c + t, q1 + c + t, q2 + c + t, q3 + c + t,
+                    ref e0, ref e1, ref e2, ref e3, ref g0, ref g1, ref g2, ref g3);
+            var swa = Vector256.Load(sa + (b >> shift) * 8);
+            var swb = Vector256.Load(sb + (b >> shift) * 8);
+            Acc(out64, e0, swa, d0[b]);
+            Acc(out64 + 8, e1, swa, d1[b]);
+            Acc(out64 + 16, e2, swa, d2[b]);
+            Acc(out64 + 24, e3, swa, d3[b]);
+            Acc(out64 + 32, g0, swb, d0[b]);
+            Acc(out64 + 40, g1, swb, d1[b]);
+            Acc(out64 + 48, g2, swb, d2[b]);
+            Acc(out64 + 56, g3, swb, d3[b]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Acc(float* f, Vector256<int> s, Vector256<float> sw, float d) =>
+        Fma.MultiplyAdd(Avx.ConvertToVector256Single(s), sw * Vector256.Create(d), Vector256.Load(f)).Store(f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step2(byte* ka, byte* kb, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3,
+        ref Vector256<int> a0, ref Vector256<int> a1, ref Vector256<int> a2, ref Vector256<int> a3,
+        ref Vector256<int> b0, ref Vector256<int> b1, ref Vector256<int> b2, ref Vector256<int> b3)
+    {
+        var va = Vector256.Load(ka);
+        var vb = Vector256.Load(kb);
+        var x = Vector256.Create(*(int*)x0).AsSByte();
+        a0 = AvxVnni.MultiplyWideningAndAdd(a0, va, x);
+        b0 = AvxVnni.MultiplyWideningAndAdd(b0, vb, x);
+        x = Vector256.Create(*(int*)x1).AsSByte();
+        a1 = AvxVnni.MultiplyWideningAndAdd(a1, va, x);
+        b1 = AvxVnni.MultiplyWideningAndAdd(b1, vb, x);
+        x = Vector256.Create(*(int*)x2).AsSByte();
+        a2 = AvxVnni.MultiplyWideningAndAdd(a2, va, x);
+        b2 = AvxVnni.MultiplyWideningAndAdd(b2, vb, x);
+        x = Vector256.Create(*(int*)x3).AsSByte();
+        a3 = AvxVnni.MultiplyWideningAndAdd(a3, va, x);
+        b3 = AvxVnni.MultiplyWideningAndAdd(b3, vb, x);
     }
 
     /// <summary>dst[j · blocks + b] = −8 · Σ of activation row j's q over 32-block b (rows j = 0..3 at

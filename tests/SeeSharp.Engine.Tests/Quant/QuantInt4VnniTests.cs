@@ -30,7 +30,8 @@ public sealed class QuantInt4VnniTests
     [InlineData(64, 67, 416, 0)]
     [InlineData(128, 21, 320, 0)]
     [InlineData(32, 67, 416, 1)]     // repack blocks of one octet: many blocks, the last one a single panel
-    [InlineData(128, 45, 200, 2)]    // blocks of two octets
+    [InlineData(128, 45, 200, 2)]    // blocks of two octets (the two-octet tile)
+    [InlineData(64, 107, 160, 2)]    // 27 panels: a block of 3 panels (two-octet tile whose second octet is one partial panel)
     public void Int4GemmMatchesTwinAndGemvForEveryTileShape(int group, int rows, int cols, int blockOctets)
     {
         var w = Gaussian(rows * cols, group + rows);
