@@ -25,7 +25,7 @@ internal static unsafe class AvxVnniInt4Kernels
 
     /// <summary>The GEMM repacks weights (a cost of a few rows' worth of compute per block) only from this many rows of x
     /// on; fewer rows run the GEMV kernels row by row (or the AVX-512 4 × 4 tiles). Settable for the tests.</summary>
-    internal static int RepackMinRows { get; set; } = 16;
+    internal static int RepackMinRows { get; set; } = 12;
 
     /// <summary>Unpacked weight bytes per repacked block (8 bytes per padded column per octet of 8 rows): with the
     /// tile's activations it stays in L2 (1 MiB per core on Zen 4) while every row of x runs over it. Settable for the
@@ -117,8 +117,10 @@ internal static unsafe class AvxVnniInt4Kernels
     /// y[i, row] for every row i of x and the weight rows of panels [<paramref name="p0"/>, <paramref name="p1"/>).
     /// The panels are walked in blocks of ~<see cref="RepackBlockBytes"/> unpacked bytes; each block is repacked once
     /// into "octets" of 8 weight rows (2 panels) as <c>[octet][K / 4][row 0..7][4 bytes]</c> (nibbles unpacked to u8)
-    /// and <c>[octet][group][row 0..7]</c> scales, then tiles of 4 rows of x run over every octet
-    /// (<see cref="Tile4"/>); the rows of x left over (m mod 4) run the GEMV kernel per panel.
+    /// and <c>[octet][group][row 0..7]</c> scales, then tiles of 4 rows of x run over every pair of octets
+    /// (<see cref="Tile4x2"/>; a lone last octet: <see cref="Tile4"/>); the rows of x left over (m mod 4) run the m = 1
+    /// kernel per panel. <paramref name="p1"/> − <paramref name="p0"/> should be even (QuantOps makes it so) or the
+    /// last octet is half empty.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gemm(QuantizedMatrix w, QuantizedActivations act, int m, int p0, int p1, float* y, float* bias)

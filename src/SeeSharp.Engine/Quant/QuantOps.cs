@@ -22,7 +22,7 @@ public static unsafe class QuantOps
     /// splits the panels over the workers in contiguous ranges (one sequential stream each); m &gt; 1 (GEMM) also
     /// walks the panels in L2-sized blocks and runs every row of x over a block before moving on, as register tiles of
     /// 4 rows of x × 4 weight rows where the ISA and scheme have one (AVX-512: Int8PerRow, Int4Group). Each row of y is
-    /// bit-identical to an m = 1 call, except Int4Group with AVX-VNNI and m ≥ 16 (repacked GEMM,
+    /// bit-identical to an m = 1 call, except Int4Group with AVX-VNNI and m ≥ 12 (repacked GEMM,
     /// <see cref="AvxVnniInt4Kernels"/>: same exact integer sums, another fp32 order).
     /// </summary>
     public static void Linear(ReadOnlySpan<float> x, int m, QuantizedMatrix w, ReadOnlySpan<float> bias, Span<float> y)
