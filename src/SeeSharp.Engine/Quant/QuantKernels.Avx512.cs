@@ -180,13 +180,27 @@ internal static unsafe class Avx512QuantKernels
             Row(wc + 128, x0, x1, low, ones, t, lo2, hi2, ref f2);
             Row(wc + 192, x0, x1, low, ones, t, lo3, hi3, ref f3);
         }
-        int groups = chunks * 128 / groupSize;
-        var off = Vector128<float>.Zero;
-        for (int g = 0; g < groups; g++) off += Vector128.Load(sc + g * 4) * a.GroupOffset[g];
+        var off = GroupOffset4(sc, a.GroupOffset, chunks * 128 / groupSize);
         out4[0] = Vector512.Sum(f0) - off[0];
         out4[1] = Vector512.Sum(f1) - off[1];
         out4[2] = Vector512.Sum(f2) - off[2];
         out4[3] = Vector512.Sum(f3) - off[3];
+    }
+
+    /// <summary>[Σ_g sw[g, r] · go[g] for r = 0..3] (the +8 offset of the nibbles; sw = the panel's scales
+    /// <c>[group][row]</c>, go = <see cref="ActRow.GroupOffset"/>): 4 groups per 512-bit step, then the 4 partial sums,
+    /// then any last groups one by one. I4 and I4Tile4 share it (same order: bit-identical).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> GroupOffset4(float* sc, float* go, int groups)
+    {
+        var idx = Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        var acc = Vector512<float>.Zero;
+        int g = 0;
+        for (; g + 4 <= groups; g += 4)
+            acc += Vector512.Load(sc + g * 4) * Avx512F.PermuteVar16x32(Vector128.Load(go + g).ToVector256Unsafe().ToVector512Unsafe(), idx);
+        var o = (acc.GetLower().GetLower() + acc.GetLower().GetUpper()) + (acc.GetUpper().GetLower() + acc.GetUpper().GetUpper());
+        for (; g < groups; g++) o += Vector128.Load(sc + g * 4) * go[g];
+        return o;
     }
 
     // lanes 0-7: index in t of (32-block b0, row r); lanes 8-15: of (b0 + 1, r)
@@ -241,10 +255,7 @@ internal static unsafe class Avx512QuantKernels
         float* off = stackalloc float[16];
         for (int j = 0; j < 4; j++)
         {
-            float* go = (float*)((byte*)a.GroupOffset + j * stride);
-            var o = Vector128<float>.Zero;
-            for (int g = 0; g < groups; g++) o += Vector128.Load(sc + g * 4) * go[g];
-            o.Store(off + 4 * j);
+            GroupOffset4(sc, (float*)((byte*)a.GroupOffset + j * stride), groups).Store(off + 4 * j);
         }
         out16[0] = Vector512.Sum(f00) - off[0]; out16[1] = Vector512.Sum(f01) - off[1];
         out16[2] = Vector512.Sum(f02) - off[2]; out16[3] = Vector512.Sum(f03) - off[3];
