@@ -78,9 +78,15 @@ internal static unsafe class AvxVnniInt4Kernels
             RowChunk(wc + 128, x0, x1, x2, x3, low, high, p + 2, ref f2);
             RowChunk(wc + 192, x0, x1, x2, x3, low, high, p + 3, ref f3);
         }
-        int groups = chunks * 128 / groupSize;
-        var off = Vector128<float>.Zero;
-        for (int g = 0; g < groups; g++) off += Vector128.Load(sc + g * 4) * a.GroupOffset[g];
+        // the +8 offset: [Σ_g sw[g, r] · GroupOffset[g]], 2 groups per 256-bit step
+        int groups = chunks * 128 / groupSize, gi = 0;
+        float* go = a.GroupOffset;
+        var pairIdx = Vector256.Create(0, 0, 0, 0, 1, 1, 1, 1);
+        var acc = Vector256<float>.Zero;
+        for (; gi + 2 <= groups; gi += 2)
+            acc += Vector256.Load(sc + gi * 4) * Avx2.PermuteVar8x32(Vector256.Create(*(long*)(go + gi)).AsSingle(), pairIdx);
+        var off = acc.GetLower() + acc.GetUpper();
+        for (; gi < groups; gi++) off += Vector128.Load(sc + gi * 4) * go[gi];
         out4[0] = Vector256.Sum(f0) - off[0];
         out4[1] = Vector256.Sum(f1) - off[1];
         out4[2] = Vector256.Sum(f2) - off[2];
