@@ -322,7 +322,7 @@ internal static unsafe class AvxVnniInt4Kernels
     /// <summary>
     /// <see cref="Tile4"/> over two octets at once (16 weight rows: <paramref name="wa"/>, <paramref name="wb"/>): per
     /// K-step two weight loads, 4 broadcasts and 8 vpdpbusd (8 independent chains, one per row of x and octet); the
-    /// fp32 accumulators live in <paramref name="out64"/> (<c>[octet][j][8]</c>; one load / FMA / store per 32-block).
+    /// 8 fp32 accumulators stay in registers (the JIT may use ymm16-31 for them where AVX-512 is on); out64 = <c>[octet][j][8]</c>.
     /// The same fp32 operations in the same order as <see cref="Tile4"/> per output.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -332,7 +332,8 @@ internal static unsafe class AvxVnniInt4Kernels
         int shift = System.Numerics.BitOperations.Log2((uint)per);
         sbyte* q0 = a.Q, q1 = q0 + stride, q2 = q0 + 2 * stride, q3 = q0 + 3 * stride;
         float* d0 = a.D, d1 = (float*)((byte*)d0 + stride), d2 = (float*)((byte*)d0 + 2 * stride), d3 = (float*)((byte*)d0 + 3 * stride);
-        for (int k = 0; k < 64; k += 8) Vector256<float>.Zero.Store(out64 + k);
+        Vector256<float> fa0 = default, fa1 = default, fa2 = default, fa3 = default;
+        Vector256<float> fb0 = default, fb1 = default, fb2 = default, fb3 = default;
         for (int b = 0; b < blocks; b++)
         {
             byte* pa = wa + b * 256, pb = wb + b * 256;
@@ -347,20 +348,22 @@ internal static unsafe class AvxVnniInt4Kernels
                     ref e0, ref e1, ref e2, ref e3, ref g0, ref g1, ref g2, ref g3);
             var swa = Vector256.Load(sa + (b >> shift) * 8);
             var swb = Vector256.Load(sb + (b >> shift) * 8);
-            Acc(out64, e0, swa, d0[b]);
-            Acc(out64 + 8, e1, swa, d1[b]);
-            Acc(out64 + 16, e2, swa, d2[b]);
-            Acc(out64 + 24, e3, swa, d3[b]);
-            Acc(out64 + 32, g0, swb, d0[b]);
-            Acc(out64 + 40, g1, swb, d1[b]);
-            Acc(out64 + 48, g2, swb, d2[b]);
-            Acc(out64 + 56, g3, swb, d3[b]);
+            var x0 = Vector256.Create(d0[b]);
+            var x1 = Vector256.Create(d1[b]);
+            var x2 = Vector256.Create(d2[b]);
+            var x3 = Vector256.Create(d3[b]);
+            fa0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e0), swa * x0, fa0);
+            fa1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e1), swa * x1, fa1);
+            fa2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e2), swa * x2, fa2);
+            fa3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e3), swa * x3, fa3);
+            fb0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(g0), swb * x0, fb0);
+            fb1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(g1), swb * x1, fb1);
+            fb2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(g2), swb * x2, fb2);
+            fb3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(g3), swb * x3, fb3);
         }
+        fa0.Store(out64); fa1.Store(out64 + 8); fa2.Store(out64 + 16); fa3.Store(out64 + 24);
+        fb0.Store(out64 + 32); fb1.Store(out64 + 40); fb2.Store(out64 + 48); fb3.Store(out64 + 56);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Acc(float* f, Vector256<int> s, Vector256<float> sw, float d) =>
-        Fma.MultiplyAdd(Avx.ConvertToVector256Single(s), sw * Vector256.Create(d), Vector256.Load(f)).Store(f);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Step2(byte* ka, byte* kb, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3,
