@@ -29,10 +29,13 @@ for proj in tests/*.Tests/*.Tests.csproj; do
 done
 # The SIMD kernels again with AVX-512 and then all hardware intrinsics disabled: their other ISA paths and
 # the scalar fallbacks must give the same answers (STYLE.md 6). .NET 10 ignores DOTNET_EnableAVX512F (kept: the
-# issue names it); DOTNET_EnableAVX512=0 is the switch that really sends the kernels down their AVX2 paths.
+# issue names it); DOTNET_EnableAVX512=0 is the switch that really sends the kernels down their AVX2 paths (AVX-VNNI
+# stays on there); DOTNET_EnableAVXVNNI=0 (checked: AvxVnni.IsSupported false in .NET 10) the Int4Group GEMM and
+# GEMV back to their AVX-512BW / AVX2 kernels.
 if [ -d tests/SeeSharp.Engine.Tests ]; then
   DOTNET_EnableAVX512F=0 run Engine.NoAvx512F tests/SeeSharp.Engine.Tests/SeeSharp.Engine.Tests.csproj --filter "Category=Kernels"
   DOTNET_EnableAVX512=0 run Engine.Avx2 tests/SeeSharp.Engine.Tests/SeeSharp.Engine.Tests.csproj --filter "Category=Kernels"
+  DOTNET_EnableAVXVNNI=0 run Engine.NoAvxVnni tests/SeeSharp.Engine.Tests/SeeSharp.Engine.Tests.csproj --filter "Category=Kernels"
   DOTNET_EnableHWIntrinsic=0 run Engine.NoSimd tests/SeeSharp.Engine.Tests/SeeSharp.Engine.Tests.csproj --filter "Category=Kernels"
 fi
 

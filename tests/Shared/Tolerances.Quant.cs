@@ -16,6 +16,12 @@ internal static partial class Tolerances
         /// differs. Bound on |y − y_twin| relative to max |y_twin| of the output.</summary>
         public const double KernelVsTwinRelative = 2e-5;
 
+        /// <summary>Int4Group GEMM row (AVX-VNNI repacked tiles: lanes = 8 output rows, one FMA per 32-block) vs an m = 1
+        /// call of the same row (GEMV: 8-lane partial sums per row, or the AVX-512 kernel): the same exact integer block
+        /// sums and scale products, fp32 accumulation in another order (~K / 32 terms). Bound on |y − y_gemv| relative
+        /// to max |y_gemv| of the row.</summary>
+        public const double Int4GemmVsGemvRelative = 1e-5;
+
         /// <summary>Normalized MSE (Σ(y − y_fp32)² / Σ y_fp32²) of the quantized linear layer (weights and
         /// activations quantized) against the fp32 product, for N(0, 1) weights and activations, 256..512 columns.</summary>
         public const double Int8PerRowLinearNmse = 2e-4;

@@ -167,47 +167,67 @@ internal static unsafe class Avx512QuantKernels
         var ones = Vector512.Create((short)1);
         var low = Vector512.Create((byte)0x0F);
         // Scales of one chunk, per group [g][row]: g = 32 -> 16 floats, 64 -> 8, 128 -> 4.
-        // Row r: lo half of the chunk covers 32-blocks 0, 1 (lanes 0-7, 8-15), hi half blocks 2, 3.
+        // Per chunk t[4 b + r] = sw[group of 32-block b, r] · D[b] once (the same fp32 products as I4Tile4's
+        // permute(sv) · dWide, so results stay bit-identical); row r then permutes its lanes out of t:
+        // lo half of the chunk = 32-blocks 0, 1 (lanes 0-7, 8-15), hi half = blocks 2, 3.
         int per = groupSize / 32;                               // 32-blocks per group: 1, 2, 4
-        Vector512<int> lo0 = Idx(0, 0, per), lo1 = Idx(1, 0, per), lo2 = Idx(2, 0, per), lo3 = Idx(3, 0, per);
-        Vector512<int> hi0 = Idx(0, 2, per), hi1 = Idx(1, 2, per), hi2 = Idx(2, 2, per), hi3 = Idx(3, 2, per);
+        var idxT = Vector512.Create(0, 1, 2, 3, 1 / per * 4, 1 / per * 4 + 1, 1 / per * 4 + 2, 1 / per * 4 + 3,
+            2 / per * 4, 2 / per * 4 + 1, 2 / per * 4 + 2, 2 / per * 4 + 3, 3 / per * 4, 3 / per * 4 + 1, 3 / per * 4 + 2, 3 / per * 4 + 3);
+        var idxD = Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        Vector512<int> lo0 = RowIdx(0, 0), lo1 = RowIdx(1, 0), lo2 = RowIdx(2, 0), lo3 = RowIdx(3, 0);
+        Vector512<int> hi0 = RowIdx(0, 2), hi1 = RowIdx(1, 2), hi2 = RowIdx(2, 2), hi3 = RowIdx(3, 2);
         int scPerChunk = 4 * 128 / groupSize;
         Vector512<float> f0 = default, f1 = default, f2 = default, f3 = default;
         for (int ch = 0; ch < chunks; ch++)
         {
             var x0 = Vector512.Load(a.Q + ch * 128);
             var x1 = Vector512.Load(a.Q + ch * 128 + 64);
-            float* d = a.D + ch * 4;
-            var dlo = Vector512.Create(Vector256.Create(d[0]), Vector256.Create(d[1]));
-            var dhi = Vector512.Create(Vector256.Create(d[2]), Vector256.Create(d[3]));
             float* s = sc + ch * scPerChunk;
             Vector512<float> sv = per == 1 ? Vector512.Load(s)
                 : per == 2 ? Vector256.Load(s).ToVector512Unsafe<float>()
                 : Vector128.Load(s).ToVector256Unsafe().ToVector512Unsafe();
+            var t = Avx512F.PermuteVar16x32(sv, idxT) * Avx512F.PermuteVar16x32(Vector128.Load(a.D + ch * 4).ToVector256Unsafe().ToVector512Unsafe(), idxD);
             byte* wc = w + ch * 256;
-            Row(wc, x0, x1, low, ones, sv, dlo, dhi, lo0, hi0, ref f0);
-            Row(wc + 64, x0, x1, low, ones, sv, dlo, dhi, lo1, hi1, ref f1);
-            Row(wc + 128, x0, x1, low, ones, sv, dlo, dhi, lo2, hi2, ref f2);
-            Row(wc + 192, x0, x1, low, ones, sv, dlo, dhi, lo3, hi3, ref f3);
+            Row(wc, x0, x1, low, ones, t, lo0, hi0, ref f0);
+            Row(wc + 64, x0, x1, low, ones, t, lo1, hi1, ref f1);
+            Row(wc + 128, x0, x1, low, ones, t, lo2, hi2, ref f2);
+            Row(wc + 192, x0, x1, low, ones, t, lo3, hi3, ref f3);
         }
-        int groups = chunks * 128 / groupSize;
-        var off = Vector128<float>.Zero;
-        for (int g = 0; g < groups; g++) off += Vector128.Load(sc + g * 4) * a.GroupOffset[g];
+        var off = GroupOffset4(sc, a.GroupOffset, chunks * 128 / groupSize);
         out4[0] = Vector512.Sum(f0) - off[0];
         out4[1] = Vector512.Sum(f1) - off[1];
         out4[2] = Vector512.Sum(f2) - off[2];
         out4[3] = Vector512.Sum(f3) - off[3];
     }
 
+    /// <summary>[Σ_g sw[g, r] · go[g] for r = 0..3] (the +8 offset of the nibbles; sw = the panel's scales
+    /// <c>[group][row]</c>, go = <see cref="ActRow.GroupOffset"/>): 4 groups per 512-bit step, then the 4 partial sums,
+    /// then any last groups one by one. I4 and I4Tile4 share it (same order: bit-identical).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> GroupOffset4(float* sc, float* go, int groups)
+    {
+        var idx = Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        var acc = Vector512<float>.Zero;
+        int g = 0;
+        for (; g + 4 <= groups; g += 4)
+            acc += Vector512.Load(sc + g * 4) * Avx512F.PermuteVar16x32(Vector128.Load(go + g).ToVector256Unsafe().ToVector512Unsafe(), idx);
+        var o = (acc.GetLower().GetLower() + acc.GetLower().GetUpper()) + (acc.GetUpper().GetLower() + acc.GetUpper().GetUpper());
+        for (; g < groups; g++) o += Vector128.Load(sc + g * 4) * go[g];
+        return o;
+    }
+
+    // lanes 0-7: index in t of (32-block b0, row r); lanes 8-15: of (b0 + 1, r)
+    private static Vector512<int> RowIdx(int r, int b0) => Vector512.Create(Vector256.Create(b0 * 4 + r), Vector256.Create(b0 * 4 + 4 + r));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Row(byte* wr, Vector512<sbyte> x0, Vector512<sbyte> x1, Vector512<byte> low, Vector512<short> ones,
-        Vector512<float> sv, Vector512<float> dlo, Vector512<float> dhi, Vector512<int> ilo, Vector512<int> ihi, ref Vector512<float> f)
+        Vector512<float> t, Vector512<int> ilo, Vector512<int> ihi, ref Vector512<float> f)
     {
         var v = Vector512.Load(wr);
         var ulo = v & low;
         var uhi = Vector512.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low;
-        f = Avx512F.FusedMultiplyAdd(Nibbles(ulo, x0, ones), Avx512F.PermuteVar16x32(sv, ilo) * dlo, f);
-        f = Avx512F.FusedMultiplyAdd(Nibbles(uhi, x1, ones), Avx512F.PermuteVar16x32(sv, ihi) * dhi, f);
+        f = Avx512F.FusedMultiplyAdd(Nibbles(ulo, x0, ones), Avx512F.PermuteVar16x32(t, ilo), f);
+        f = Avx512F.FusedMultiplyAdd(Nibbles(uhi, x1, ones), Avx512F.PermuteVar16x32(t, ihi), f);
     }
 
     /// <summary>
@@ -248,10 +268,7 @@ internal static unsafe class Avx512QuantKernels
         float* off = stackalloc float[16];
         for (int j = 0; j < 4; j++)
         {
-            float* go = (float*)((byte*)a.GroupOffset + j * stride);
-            var o = Vector128<float>.Zero;
-            for (int g = 0; g < groups; g++) o += Vector128.Load(sc + g * 4) * go[g];
-            o.Store(off + 4 * j);
+            GroupOffset4(sc, (float*)((byte*)a.GroupOffset + j * stride), groups).Store(off + 4 * j);
         }
         out16[0] = Vector512.Sum(f00) - off[0]; out16[1] = Vector512.Sum(f01) - off[1];
         out16[2] = Vector512.Sum(f02) - off[2]; out16[3] = Vector512.Sum(f03) - off[3];

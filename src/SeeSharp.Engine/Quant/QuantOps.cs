@@ -22,7 +22,8 @@ public static unsafe class QuantOps
     /// splits the panels over the workers in contiguous ranges (one sequential stream each); m &gt; 1 (GEMM) also
     /// walks the panels in L2-sized blocks and runs every row of x over a block before moving on, as register tiles of
     /// 4 rows of x × 4 weight rows where the ISA and scheme have one (AVX-512: Int8PerRow, Int4Group). Each row of y is
-    /// bit-identical to an m = 1 call.
+    /// bit-identical to an m = 1 call, except Int4Group with AVX-VNNI and m ≥ 12 (repacked GEMM,
+    /// <see cref="AvxVnniInt4Kernels"/>: same exact integer sums, another fp32 order).
     /// </summary>
     public static void Linear(ReadOnlySpan<float> x, int m, QuantizedMatrix w, ReadOnlySpan<float> bias, Span<float> y)
     {
@@ -37,6 +38,8 @@ public static unsafe class QuantOps
         int items = Math.Min(panels, threads == 1 ? 1 : threads * 4);
         if (m > 1) items = Math.Max(items, Math.Min(panels, (panels + blockPanels - 1) / blockPanels));
         int per = (panels + items - 1) / items;
+        if (w.Scheme == QuantScheme.Int4Group && AvxVnniInt4Kernels.IsSupported && m >= AvxVnniInt4Kernels.RepackMinRows)
+            per += per & 1;                                         // whole octets (2 panels) per work item
         items = (panels + per - 1) / per;
         var ctx = new Context(w, act, m, blockPanels, per);
         fixed (float* py = y)
@@ -61,6 +64,11 @@ public static unsafe class QuantOps
         public void Run(int item)
         {
             int p0 = item * perItem, p1 = Math.Min(w.Panels, p0 + perItem);
+            if (w.Scheme == QuantScheme.Int4Group && AvxVnniInt4Kernels.IsSupported && UseTiles && m >= AvxVnniInt4Kernels.RepackMinRows)
+            {
+                AvxVnniInt4Kernels.Gemm(w, act, m, p0, p1, Y, Bias);   // repacked 8-row octets x 4-row tiles
+                return;
+            }
             for (int b0 = p0; b0 < p1; b0 += blockPanels)
             {
                 int b1 = Math.Min(p1, b0 + blockPanels);
@@ -142,6 +150,7 @@ public static unsafe class QuantOps
                     int g = w.Config.GroupSize;
                     float* sc = scales + (long)p * (w.ColsPadded / g) * 4;
                     if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I4(pw, sc, a, chunks, g, o);
+                    else if (AvxVnniInt4Kernels.IsSupported) AvxVnniInt4Kernels.I4(pw, sc, a, chunks, g, o);   // AVX2 + AVX-VNNI
                     else if (Avx2QuantKernels.IsSupported) Avx2QuantKernels.I4(pw, sc, a, chunks, g, o);
                     else ScalarQuantKernels.I4(pw, sc, a, chunks, g, o);
                     break;
