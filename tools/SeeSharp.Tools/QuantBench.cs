@@ -115,12 +115,15 @@ internal static class QuantBench
             double tr = Time(Read, tokens, out double trMed), tk = Time(Step, tokens, out double tkMed);
             foreach (int pf in prefetch)
             {
-                int old = Avx512QuantKernels.PrefetchDistance;
-                Avx512QuantKernels.PrefetchDistance = pf;
+                int old8 = Avx512QuantKernels.PrefetchDistance, old4 = Avx512QuantKernels.PrefetchDistanceInt4;
+                Avx512QuantKernels.PrefetchDistance = Avx512QuantKernels.PrefetchDistanceInt4 = pf;
                 double tp = Time(Step, tokens, out double tpMed);
-                Avx512QuantKernels.PrefetchDistance = old;
+                Avx512QuantKernels.PrefetchDistance = old8;
+                Avx512QuantKernels.PrefetchDistanceInt4 = old4;
                 Console.WriteLine($"    prefetch {pf}: ratio {tr / tp:F2} (median {trMed / tpMed:F2})");
             }
+
+
 
             ratios.Add(tr / tk);
             Console.WriteLine($"  trial {t}: best of {tokens}: read {bytes / tr / 1e9:F1} GB/s  gemv-only decode {1 / tk:F2} tok/s ({bytes / tk / 1e9:F1} GB/s)  ratio {tr / tk:F2}" +
