@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SeeSharp.Engine.Kernels;
 
 namespace SeeSharp.Engine.Quant;
@@ -53,6 +54,74 @@ public static unsafe class QuantOps
         GC.KeepAlive(w);
     }
 
+    /// <summary>
+    /// Several GEMVs over one input row (e.g. a layer's q, k and v projections, or gate and up): x[cols] is quantized
+    /// once and the panels of all matrices are split over the workers in one loop (one hand-off instead of one per
+    /// matrix). y is the concatenation of the outputs: y[offset_j .. offset_j + rows_j] = x · W_jᵀ (+ biases[j]),
+    /// bit-identical to separate <see cref="Linear"/> calls. The matrices must share cols and quantization config
+    /// (<see cref="CanShareInput"/>).
+    /// </summary>
+    public static void LinearShared(ReadOnlySpan<float> x, ReadOnlySpan<QuantizedMatrix> ws, ReadOnlySpan<float[]?> biases, Span<float> y)
+    {
+        if (ws.IsEmpty) throw new ArgumentException("LinearShared: no matrices");
+        if (biases.Length != ws.Length) throw new ArgumentException($"LinearShared: {biases.Length} biases for {ws.Length} matrices");
+        if (!CanShareInput(ws)) throw new ArgumentException("LinearShared: the matrices differ in columns or quantization config");
+        long total = 0;
+        for (int j = 0; j < ws.Length; j++)
+        {
+            if (biases[j] is { } b && b.Length != ws[j].Rows)
+                throw new ArgumentException($"LinearShared: bias {j} has {b.Length} elements, matrix {j} has {ws[j].Rows} rows");
+            total += ws[j].Rows;
+        }
+        QuantReference.Check(x.Length, 1, ws[0], 0, ws[0].Rows);
+        if (y.Length != total) throw new ArgumentException($"LinearShared: y has {y.Length} elements, the matrices {total} rows");
+        using var act = new QuantizedActivations(x, 1, ws[0].Cols, ws[0]);
+        int threads = WorkerPool.Default.Threads;
+        long panels = 0;
+        foreach (var w in ws) panels += w.Panels;
+        int per = (int)Math.Max(1, (panels + threads * 4 - 1) / (threads * 4));
+        // work items: contiguous panel ranges of one matrix each, about `per` panels long
+        var items = new List<(Context Ctx, int P0, int P1)>();
+        var contexts = new Context[ws.Length];
+        fixed (float* py = y)
+        {
+            long offset = 0;
+            for (int j = 0; j < ws.Length; j++)
+            {
+                var w = ws[j];
+                var ctx = contexts[j] = new Context(w, act, 1, w.Panels, per) { Y = py + offset };
+                offset += w.Rows;
+                for (int p0 = 0; p0 < w.Panels; p0 += per) items.Add((ctx, p0, Math.Min(w.Panels, p0 + per)));
+            }
+            var pins = new GCHandle[ws.Length];
+            try
+            {
+                for (int j = 0; j < ws.Length; j++)
+                    if (biases[j] is { } b)
+                    {
+                        pins[j] = GCHandle.Alloc(b, GCHandleType.Pinned);
+                        contexts[j].Bias = (float*)pins[j].AddrOfPinnedObject();
+                    }
+                if (items.Count == 1 || threads == 1) foreach (var (c, p0, p1) in items) c.RunRange(p0, p1);
+                else WorkerPool.Default.For(items.Count, i => items[i].Ctx.RunRange(items[i].P0, items[i].P1));
+            }
+            finally
+            {
+                foreach (var h in pins) if (h.IsAllocated) h.Free();
+            }
+        }
+        foreach (var w in ws) GC.KeepAlive(w);
+    }
+
+    /// <summary>Whether <paramref name="ws"/> can share one quantized input row (<see cref="LinearShared"/>): same
+    /// columns, scheme and group size.</summary>
+    public static bool CanShareInput(ReadOnlySpan<QuantizedMatrix> ws)
+    {
+        for (int j = 1; j < ws.Length; j++)
+            if (ws[j].Cols != ws[0].Cols || ws[j].Scheme != ws[0].Scheme || ws[j].Config.GroupSize != ws[0].Config.GroupSize) return false;
+        return true;
+    }
+
     /// <summary>Which kernel family runs here: "avx512", "avx2" or "scalar".</summary>
     public static string Isa => Avx512QuantKernels.IsSupported ? "avx512" : Avx2QuantKernels.IsSupported ? "avx2" : "scalar";
 
@@ -61,9 +130,10 @@ public static unsafe class QuantOps
         public float* Y;
         public float* Bias;
 
-        public void Run(int item)
+        public void Run(int item) => RunRange(item * perItem, Math.Min(w.Panels, item * perItem + perItem));
+
+        public void RunRange(int p0, int p1)
         {
-            int p0 = item * perItem, p1 = Math.Min(w.Panels, p0 + perItem);
             if (w.Scheme == QuantScheme.Int4Group && AvxVnniInt4Kernels.IsSupported && UseTiles && m >= AvxVnniInt4Kernels.RepackMinRows)
             {
                 AvxVnniInt4Kernels.Gemm(w, act, m, p0, p1, Y, Bias);   // repacked 8-row octets x 4-row tiles

@@ -103,5 +103,39 @@ public sealed class QuantizedLinear : Linear
     /// <inheritdoc/>
     protected override void ForwardCore(ReadOnlySpan<float> x, int m, Span<float> y) =>
         QuantOps.Linear(x, m, Weight, Bias, y);
+
+    private float[]? BiasArray => Bias.IsEmpty ? null : Bias.ToArray();
+
+    /// <summary>
+    /// One input row through several layers at once (decode: a layer's q, k and v, or gate and up): y is the
+    /// concatenation of their outputs, bit-identical to one <see cref="Linear.Forward"/> per layer. Returns false (and
+    /// computes nothing) unless every layer is a <see cref="QuantizedLinear"/> over the same input size and quantization
+    /// config, in which case the caller runs the layers one by one.
+    /// </summary>
+    public static bool TryForwardShared(ReadOnlySpan<float> x, ReadOnlySpan<Linear> layers, Span<float> y)
+    {
+        if (layers.IsEmpty || !ShareInputs) return false;
+        var ws = new QuantizedMatrix[layers.Length];
+        var biases = new float[]?[layers.Length];
+        long rows = 0;
+        for (int j = 0; j < layers.Length; j++)
+        {
+            if (layers[j] is not QuantizedLinear q) return false;
+            ws[j] = q.Weight;
+            biases[j] = q._biasCopy ??= q.BiasArray;
+            rows += q.OutFeatures;
+        }
+        if (!QuantOps.CanShareInput(ws)) return false;
+        if (x.Length != layers[0].InFeatures || y.Length != rows)
+            throw new ArgumentException($"{layers[0].Name}: shared forward of {layers.Length} layers got x of {x.Length} and y of {y.Length} elements, expected {layers[0].InFeatures} and {rows}");
+        QuantOps.LinearShared(x, ws, biases, y);
+        return true;
+    }
+
+    private float[]? _biasCopy;
+
+    /// <summary>false makes <see cref="TryForwardShared"/> decline (layers run one by one): for the test that proves both
+    /// give the same logits.</summary>
+    internal static bool ShareInputs { get; set; } = true;
 }
 

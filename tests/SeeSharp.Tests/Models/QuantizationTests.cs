@@ -57,6 +57,40 @@ public class QuantizationTests
         Assert.True(kl <= Tolerances.QuantModel.Idefics2Int4MeanKl, $"int4 mean KL {kl:E3} over {n} positions");
     }
 
+    // Decode steps (one token per step) run q/k/v and gate/up as one shared-input GEMV each (QuantizedLinear.TryForwardShared):
+    // the logits must be bit-identical to running every projection on its own.
+    [Theory]
+    [InlineData(Quantization.Int8)]
+    [InlineData(Quantization.Int4)]
+    public void SharedInputDecodeStepsEqualSeparateProjectionsExactly(Quantization q)
+    {
+        var policy = new QuantizationPolicy(QuantizationPolicy.For(q), null, QuantizationPolicy.DecoderAndConnector);
+        using var model = Idefics2ForConditionalGeneration.Load(Idefics2Golden.ModelFolder, policy);
+        long[] prompt = [1, 17, 42, 99, 5, 8];
+        List<float[]> Run()
+        {
+            var cache = model.CreateKvCache(1, 16);
+            var mask = Enumerable.Repeat(1L, prompt.Length).ToList();
+            var logits = model.Step(cache, prompt, Enumerable.Range(0, prompt.Length).Select(i => (long)i).ToArray(), mask.ToArray());
+            var steps = new List<float[]>();
+            for (int s = 0; s < 5; s++)
+            {
+                long next = ArgMax(logits.AsSpan(logits.Length - model.VocabSize));
+                mask.Add(1);
+                logits = model.Step(cache, [next], [prompt.Length + s], mask.ToArray());
+                steps.Add(logits);
+            }
+            return steps;
+        }
+        var shared = Run();
+        List<float[]> separate;
+        QuantizedLinear.ShareInputs = false;
+        try { separate = Run(); }
+        finally { QuantizedLinear.ShareInputs = true; }
+        for (int s = 0; s < shared.Count; s++)
+            Assert.True(shared[s].AsSpan().SequenceEqual(separate[s]), $"{q}: decode step {s} logits differ between shared-input and separate projections");
+    }
+
     [Theory]
     [InlineData(Quantization.Int8)]
     [InlineData(Quantization.Int4)]

@@ -107,12 +107,24 @@ internal sealed class LlamaAttention
     {
         var rows = batch * n;
         int qSize = _heads * _headDim, kvSize = _kvHeads * _headDim;
-        var q = w.Get("attn.q", rows * qSize);
-        var k = w.Get("attn.k", rows * kvSize);
-        var v = w.Get("attn.v", rows * kvSize);
-        _q.Forward(x, rows, q); // [batch, n, heads, headDim]
-        _k.Forward(x, rows, k); // [batch, n, kvHeads, headDim]
-        _v.Forward(x, rows, v);
+        Span<float> q, k, v;
+        var qkv = rows == 1 ? w.Get("attn.qkv", qSize + 2 * kvSize) : default;
+        if (rows == 1 && QuantizedLinear.TryForwardShared(x, [_q, _k, _v], qkv))
+        {
+            // decode: one quantized input row, one hand-off to the workers for all three projections
+            q = qkv[..qSize];
+            k = qkv.Slice(qSize, kvSize);
+            v = qkv.Slice(qSize + kvSize, kvSize);
+        }
+        else
+        {
+            q = w.Get("attn.q", rows * qSize);
+            k = w.Get("attn.k", rows * kvSize);
+            v = w.Get("attn.v", rows * kvSize);
+            _q.Forward(x, rows, q); // [batch, n, heads, headDim]
+            _k.Forward(x, rows, k); // [batch, n, kvHeads, headDim]
+            _v.Forward(x, rows, v);
+        }
         _rotary.Apply(q, rows, _heads, positions);
         _rotary.Apply(k, rows, _kvHeads, positions);
         var past = cache.Length;
@@ -143,10 +155,20 @@ internal sealed class LlamaMLP
     /// <summary>x [n, hidden] -> y [n, hidden].</summary>
     public void Forward(ReadOnlySpan<float> x, int n, Span<float> y, Workspace w)
     {
-        var gate = w.Get("mlp.gate", n * _gate.OutFeatures);
-        var up = w.Get("mlp.up", n * _up.OutFeatures);
-        _gate.Forward(x, n, gate);
-        _up.Forward(x, n, up);
+        Span<float> gate, up;
+        var both = n == 1 ? w.Get("mlp.gateup", _gate.OutFeatures + _up.OutFeatures) : default;
+        if (n == 1 && QuantizedLinear.TryForwardShared(x, [_gate, _up], both))
+        {
+            gate = both[.._gate.OutFeatures];
+            up = both[_gate.OutFeatures..];
+        }
+        else
+        {
+            gate = w.Get("mlp.gate", n * _gate.OutFeatures);
+            up = w.Get("mlp.up", n * _up.OutFeatures);
+            _gate.Forward(x, n, gate);
+            _up.Forward(x, n, up);
+        }
         Ops.SiluMul(gate, up, gate);
         _down.Forward(gate, n, y);
     }
