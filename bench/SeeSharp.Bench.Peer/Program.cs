@@ -153,6 +153,7 @@ static long PeakRssBytes()
 {
     foreach (var line in File.ReadLines("/proc/self/status"))
         if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            // "VmHWM:\t  123456 kB", but "VmHWM:\t12345678 kB" once the number is 8 digits wide (no space after the tab)
+            return long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     return -1;
 }
