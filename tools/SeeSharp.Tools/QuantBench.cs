@@ -122,6 +122,13 @@ internal static class QuantBench
                 Avx512QuantKernels.PrefetchDistanceInt4 = old4;
                 Console.WriteLine($"    prefetch {pf}: ratio {tr / tp:F2} (median {trMed / tpMed:F2})");
             }
+            if (qc.Scheme == QuantScheme.Int8PerRow)
+            {
+                QuantOps.UseVnniGemv = false;
+                double tp = Time(Step, tokens, out double tpMed);
+                QuantOps.UseVnniGemv = true;
+                Console.WriteLine($"    int8 GEMV without AVX-VNNI: ratio {tr / tp:F2} (median {trMed / tpMed:F2})");
+            }
 
 
 

@@ -17,6 +17,10 @@ public static unsafe class QuantOps
     /// tiles; for side-by-side benchmarks only (results are bit-identical either way).</summary>
     internal static bool UseTiles { get; set; } = true;
 
+    /// <summary>Int8PerRow panels (the GEMV, and GEMM leftover rows) through AVX-VNNI where the CPU has it
+    /// (bit-identical to the AVX-512BW kernel); false runs the vpmaddubsw kernel, for side-by-side benchmarks.</summary>
+    internal static bool UseVnniGemv { get; set; } = true;
+
     /// <summary>
     /// y[m, rows] = x[m, cols] · Wᵀ (+ bias[rows]): each row of x is quantized once to int8 per block
     /// (<see cref="QuantLayout.ActivationBlock"/>), then integer dot products run panel by panel. m == 1 (GEMV)
@@ -199,7 +203,8 @@ public static unsafe class QuantOps
                 case QuantScheme.Int8PerRow:
                 {
                     sbyte* pw = (sbyte*)w.QWeight.Pointer + p * panelWeightBytes;
-                    if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I8Row(pw, a, chunks, o);
+                    if (UseVnniGemv && VnniInt8Kernels.IsSupported) VnniInt8Kernels.I8Row(pw, a, chunks, o);
+                    else if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I8Row(pw, a, chunks, o);
                     else if (Avx2QuantKernels.IsSupported) Avx2QuantKernels.I8Row(pw, a, chunks, o);
                     else ScalarQuantKernels.I8Row(pw, a, chunks, o);
                     for (int r = 0; r < 4; r++) o[r] *= scales[p * 4 + r];

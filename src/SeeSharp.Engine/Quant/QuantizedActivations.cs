@@ -22,10 +22,14 @@ internal unsafe readonly struct ActRow
     /// <summary>Int4 only, 64-byte aligned: per 128-column chunk, 32 floats = D of its 4 blocks, each repeated 8 times
     /// (lanes 0-15 pair with the low nibbles, 16-31 with the high nibbles; the GEMM tile reads them as operands).</summary>
     public readonly float* DWide;
+    /// <summary>Int8PerRow only (else null), 64-byte aligned: per 128-column block, 16 int32 = −128 · Σ q over the 8 columns
+    /// that feed int32 lane L of a 4-products-per-lane dot (columns 4L .. 4L + 3 of the block's two 64-column chunks): the
+    /// start value that cancels the +128 of the weights <see cref="VnniInt8Kernels"/> feeds as unsigned bytes.</summary>
+    public readonly int* NegCorr;
 
-    public ActRow(sbyte* q, byte* abs, sbyte* sign, float* d, float* groupOffset, float* dWide)
+    public ActRow(sbyte* q, byte* abs, sbyte* sign, float* d, float* groupOffset, float* dWide, int* negCorr = null)
     {
-        Q = q; Abs = abs; Sign = sign; D = d; GroupOffset = groupOffset; DWide = dWide;
+        Q = q; Abs = abs; Sign = sign; D = d; GroupOffset = groupOffset; DWide = dWide; NegCorr = negCorr;
     }
 }
 
@@ -38,7 +42,7 @@ internal sealed unsafe class QuantizedActivations : IDisposable
 {
     private byte* _buffer;
     private readonly long _rowStride;
-    private readonly int _colsPadded, _blocks, _groups, _dWideBytes;
+    private readonly int _colsPadded, _blocks, _groups, _dWideBytes, _corrBytes;
 
     /// <summary>Quantizes x[m, cols] for <paramref name="w"/>. <paramref name="vectorized"/> false forces the scalar
     /// quantizer (the tests compare both; the AVX-512 and AVX2 ones are bit-identical). Rows are split over
@@ -51,7 +55,8 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         _blocks = _colsPadded / Block;
         _groups = w.Scheme == QuantScheme.Int4Group ? _colsPadded / w.Config.GroupSize : 0;
         _dWideBytes = _groups > 0 ? _colsPadded : 0;             // 32 floats per 128 columns
-        _rowStride = 3L * _colsPadded + _dWideBytes + 4L * (_blocks + _groups);
+        _corrBytes = Block == QuantLayout.RowActivationBlock ? _blocks * 64 : 0;   // NegCorr: 16 int32 per 128-block
+        _rowStride = 3L * _colsPadded + _dWideBytes + _corrBytes + 4L * (_blocks + _groups);
         _rowStride = (_rowStride + 63) / 64 * 64;
         _buffer = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, _rowStride * m), 64);
         int groupSize = w.Scheme == QuantScheme.Int4Group ? w.Config.GroupSize : 0;
@@ -88,8 +93,9 @@ internal sealed unsafe class QuantizedActivations : IDisposable
     {
         byte* p = _buffer + i * _rowStride;
         float* wide = (float*)(p + 3L * _colsPadded);
-        float* d = (float*)(p + 3L * _colsPadded + _dWideBytes);
-        return new ActRow((sbyte*)p, p + _colsPadded, (sbyte*)(p + 2L * _colsPadded), d, d + _blocks, wide);
+        int* corr = (int*)(p + 3L * _colsPadded + _dWideBytes);
+        float* d = (float*)(p + 3L * _colsPadded + _dWideBytes + _corrBytes);
+        return new ActRow((sbyte*)p, p + _colsPadded, (sbyte*)(p + 2L * _colsPadded), d, d + _blocks, wide, _corrBytes > 0 ? corr : null);
     }
 
     private void QuantizeRow(float[] x, ActRow a, int groupSize, int vec)
@@ -108,6 +114,19 @@ internal sealed unsafe class QuantizedActivations : IDisposable
                 a.Q[c] = q;
                 a.Abs[c] = (byte)Math.Abs(q);
                 a.Sign[c] = q < 0 ? (sbyte)-1 : (sbyte)0;
+            }
+        }
+        if (_corrBytes > 0)
+        {
+            for (int b = 0; b < _blocks; b++)
+            {
+                sbyte* qb = a.Q + b * bs;
+                for (int lane = 0; lane < 16; lane++)
+                {
+                    int sum = 0;
+                    for (int j = 0; j < 4; j++) sum += qb[4 * lane + j] + qb[64 + 4 * lane + j];
+                    a.NegCorr[b * 16 + lane] = -128 * sum;
+                }
             }
         }
         if (groupSize > 0)
