@@ -203,7 +203,7 @@ public static unsafe class QuantOps
                 case QuantScheme.Int8PerRow:
                 {
                     sbyte* pw = (sbyte*)w.QWeight.Pointer + p * panelWeightBytes;
-                    if (UseVnniGemv && VnniInt8Kernels.IsSupported) VnniInt8Kernels.I8Row(pw, a, chunks, o);
+                    if (UseVnniGemv && AvxVnniInt8Kernels.IsSupported) AvxVnniInt8Kernels.I8Row(pw, a, chunks, o);
                     else if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I8Row(pw, a, chunks, o);
                     else if (Avx2QuantKernels.IsSupported) Avx2QuantKernels.I8Row(pw, a, chunks, o);
                     else ScalarQuantKernels.I8Row(pw, a, chunks, o);

@@ -24,7 +24,7 @@ internal unsafe readonly struct ActRow
     public readonly float* DWide;
     /// <summary>Int8PerRow only (else null), 64-byte aligned: per 128-column block, 16 int32 = −128 · Σ q over the 8 columns
     /// that feed int32 lane L of a 4-products-per-lane dot (columns 4L .. 4L + 3 of the block's two 64-column chunks): the
-    /// start value that cancels the +128 of the weights <see cref="VnniInt8Kernels"/> feeds as unsigned bytes.</summary>
+    /// start value that cancels the +128 of the weights <see cref="AvxVnniInt8Kernels"/> feeds as unsigned bytes.</summary>
     public readonly int* NegCorr;
 
     public ActRow(sbyte* q, byte* abs, sbyte* sign, float* d, float* groupOffset, float* dWide, int* negCorr = null)

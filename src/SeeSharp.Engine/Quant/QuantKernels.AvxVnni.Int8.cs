@@ -15,7 +15,7 @@ namespace SeeSharp.Engine.Quant;
 /// AVX-512 GEMM tile (tested). Measured on the 8B int8 checkpoint: gemv-only decode 0.90–0.91 of the read bandwidth
 /// against 0.86–0.87 (both with the prefetch).
 /// </summary>
-internal static unsafe class VnniInt8Kernels
+internal static unsafe class AvxVnniInt8Kernels
 {
     public static bool IsSupported => AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported;
 
