@@ -129,9 +129,6 @@ internal static class QuantBench
                 QuantOps.UseVnniGemv = true;
                 Console.WriteLine($"    int8 GEMV without AVX-VNNI: ratio {tr / tp:F2} (median {trMed / tpMed:F2})");
             }
-
-
-
             ratios.Add(tr / tk);
             Console.WriteLine($"  trial {t}: best of {tokens}: read {bytes / tr / 1e9:F1} GB/s  gemv-only decode {1 / tk:F2} tok/s ({bytes / tk / 1e9:F1} GB/s)  ratio {tr / tk:F2}" +
                               $"  | median: read {bytes / trMed / 1e9:F1} GB/s, decode {1 / tkMed:F2} tok/s");
@@ -158,17 +155,12 @@ internal static class QuantBench
         Console.WriteLine($"prefill simulation: {model} ({qc.Layout}), {mats.Count} matrices (lm_head excluded), m {m}, ISA {QuantOps.Isa}, {WorkerPool.Default.Threads} threads");
         for (int t = 0; t < trials; t++)
         {
-            double s = Once();
+            long t0 = Stopwatch.GetTimestamp();
+            foreach (var q in mats) QuantOps.Linear(x.AsSpan(0, m * q.Cols), m, q, [], y);
+            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             Console.WriteLine($"  trial {t}: {m / s:F1} tok/s, {ops / s / 1e9:F1} GOP/s (int8 multiply-adds x2)");
         }
         return 0;
-
-        double Once()
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            foreach (var q in mats) QuantOps.Linear(x.AsSpan(0, m * q.Cols), m, q, [], y);
-            return Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        }
     }
 
     // best time per call over reps calls

@@ -34,13 +34,7 @@ internal static unsafe class AvxVnniInt8Kernels
             sbyte* qc = q + k * 64;
             int* ncb = nc + k * 8;
             sbyte* wc = w + k * 256;
-            if (pf > 0)
-            {
-                // as the AVX-512BW kernel: the 512 bytes this step reads, pf bytes further on
-                byte* n = (byte*)wc + pf;
-                Sse.Prefetch0(n); Sse.Prefetch0(n + 64); Sse.Prefetch0(n + 128); Sse.Prefetch0(n + 192);
-                Sse.Prefetch0(n + 256); Sse.Prefetch0(n + 320); Sse.Prefetch0(n + 384); Sse.Prefetch0(n + 448);
-            }
+            if (pf > 0) Avx512QuantKernels.Prefetch512((byte*)wc + pf);   // as the AVX-512BW kernel
             var d = Vector256.Create(a.D[k >> 1]);
             var q0 = Vector256.Load(qc);
             var q1 = Vector256.Load(qc + 32);

@@ -10,6 +10,9 @@ public static unsafe class QuantOps
     /// <summary>Bytes of weights that a GEMM work item keeps hot in L2 while it runs every row of x over them.</summary>
     private const long GemmBlockBytes = 256 * 1024;
 
+    /// <summary>Work items per pool thread for a GEMV: contiguous panel ranges, enough to even out the threads.</summary>
+    private const int ItemsPerThread = 4;
+
     /// <summary>Rows of x per GEMM tile (the register-blocked kernels compute 4 rows of x × the 4 rows of a panel).</summary>
     private const int TileRows = 4;
 
@@ -40,11 +43,10 @@ public static unsafe class QuantOps
         int threads = WorkerPool.Default.Threads;
         int blockPanels = m == 1 ? panels : (int)Math.Clamp(GemmBlockBytes / Math.Max(panelBytes, 1), 1, panels);
         // work items: contiguous panel ranges, at least 4 per thread when there is enough work
-        int items = Math.Min(panels, threads == 1 ? 1 : threads * 4);
+        int items = Math.Min(panels, threads == 1 ? 1 : threads * ItemsPerThread);
         if (m > 1) items = Math.Max(items, Math.Min(panels, (panels + blockPanels - 1) / blockPanels));
         int per = (panels + items - 1) / items;
-        if (w.Scheme == QuantScheme.Int4Group && AvxVnniInt4Kernels.IsSupported && m >= AvxVnniInt4Kernels.RepackMinRows)
-            per += per & 1;                                         // whole octets (2 panels) per work item
+        if (RepackedInt4Gemm(w, m)) per += per & 1;                 // whole octets (2 panels) per work item
         items = (panels + per - 1) / per;
         var ctx = new Context(w, act, m, blockPanels, per);
         fixed (float* py = y)
@@ -83,7 +85,7 @@ public static unsafe class QuantOps
         int threads = WorkerPool.Default.Threads;
         long panels = 0;
         foreach (var w in ws) panels += w.Panels;
-        int per = (int)Math.Max(1, (panels + threads * 4 - 1) / (threads * 4));
+        int per = (int)Math.Max(1, (panels + threads * ItemsPerThread - 1) / (threads * ItemsPerThread));
         // work items: contiguous panel ranges of one matrix each, about `per` panels long
         var items = new List<(Context Ctx, int P0, int P1)>();
         var contexts = new Context[ws.Length];
@@ -126,6 +128,14 @@ public static unsafe class QuantOps
         return true;
     }
 
+    /// <summary>Whether x[m, cols] · Wᵀ runs as <see cref="AvxVnniInt4Kernels.Gemm"/> (repacked octets of weight rows).</summary>
+    private static bool RepackedInt4Gemm(QuantizedMatrix w, int m) =>
+        w.Scheme == QuantScheme.Int4Group && AvxVnniInt4Kernels.IsSupported && UseTiles && m >= AvxVnniInt4Kernels.RepackMinRows;
+
+    /// <summary>Whether Int8PerRow activations are quantized with <see cref="ActRow.NegCorr"/>, and so their panels (the
+    /// GEMV, GEMM leftover rows) run <see cref="AvxVnniInt8Kernels"/>.</summary>
+    internal static bool VnniInt8Gemv => UseVnniGemv && AvxVnniInt8Kernels.IsSupported;
+
     /// <summary>Which kernel family runs here: "avx512", "avx2" or "scalar".</summary>
     public static string Isa => Avx512QuantKernels.IsSupported ? "avx512" : Avx2QuantKernels.IsSupported ? "avx2" : "scalar";
 
@@ -138,7 +148,7 @@ public static unsafe class QuantOps
 
         public void RunRange(int p0, int p1)
         {
-            if (w.Scheme == QuantScheme.Int4Group && AvxVnniInt4Kernels.IsSupported && UseTiles && m >= AvxVnniInt4Kernels.RepackMinRows)
+            if (RepackedInt4Gemm(w, m))
             {
                 AvxVnniInt4Kernels.Gemm(w, act, m, p0, p1, Y, Bias);   // repacked 8-row octets x 4-row tiles
                 return;
@@ -203,7 +213,7 @@ public static unsafe class QuantOps
                 case QuantScheme.Int8PerRow:
                 {
                     sbyte* pw = (sbyte*)w.QWeight.Pointer + p * panelWeightBytes;
-                    if (UseVnniGemv && AvxVnniInt8Kernels.IsSupported) AvxVnniInt8Kernels.I8Row(pw, a, chunks, o);
+                    if (a.NegCorr != null) AvxVnniInt8Kernels.I8Row(pw, a, chunks, o);   // quantized for it: VnniInt8Gemv
                     else if (Avx512QuantKernels.IsSupported) Avx512QuantKernels.I8Row(pw, a, chunks, o);
                     else if (Avx2QuantKernels.IsSupported) Avx2QuantKernels.I8Row(pw, a, chunks, o);
                     else ScalarQuantKernels.I8Row(pw, a, chunks, o);

@@ -22,7 +22,7 @@ internal unsafe readonly struct ActRow
     /// <summary>Int4 only, 64-byte aligned: per 128-column chunk, 32 floats = D of its 4 blocks, each repeated 8 times
     /// (lanes 0-15 pair with the low nibbles, 16-31 with the high nibbles; the GEMM tile reads them as operands).</summary>
     public readonly float* DWide;
-    /// <summary>Int8PerRow only (else null), 64-byte aligned: per 128-column block, 16 int32 = −128 · Σ q over the 8 columns
+    /// <summary>Int8PerRow with <see cref="QuantOps.VnniInt8Gemv"/> only (else null), 64-byte aligned: per 128-column block, 16 int32 = −128 · Σ q over the 8 columns
     /// that feed int32 lane L of a 4-products-per-lane dot (columns 4L .. 4L + 3 of the block's two 64-column chunks): the
     /// start value that cancels the +128 of the weights <see cref="AvxVnniInt8Kernels"/> feeds as unsigned bytes.</summary>
     public readonly int* NegCorr;
@@ -55,7 +55,8 @@ internal sealed unsafe class QuantizedActivations : IDisposable
         _blocks = _colsPadded / Block;
         _groups = w.Scheme == QuantScheme.Int4Group ? _colsPadded / w.Config.GroupSize : 0;
         _dWideBytes = _groups > 0 ? _colsPadded : 0;             // 32 floats per 128 columns
-        _corrBytes = Block == QuantLayout.RowActivationBlock ? _blocks * 64 : 0;   // NegCorr: 16 int32 per 128-block
+        // NegCorr, 16 int32 per 128-block: only for the kernel that reads it
+        _corrBytes = w.Scheme == QuantScheme.Int8PerRow && QuantOps.VnniInt8Gemv ? _blocks * 64 : 0;
         _rowStride = 3L * _colsPadded + _dWideBytes + _corrBytes + 4L * (_blocks + _groups);
         _rowStride = (_rowStride + 63) / 64 * 64;
         _buffer = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, _rowStride * m), 64);

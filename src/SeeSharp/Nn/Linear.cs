@@ -28,6 +28,9 @@ public abstract class Linear
     /// <summary>The fp32 bias [OutFeatures], or empty when the layer has none.</summary>
     protected ReadOnlySpan<float> Bias => _bias;
 
+    /// <summary>The bias array itself (null when none), for kernels that take several layers' biases at once.</summary>
+    internal float[]? BiasArray => _bias;
+
     /// <summary>Columns of x.</summary>
     public int InFeatures { get; }
     /// <summary>Columns of y.</summary>
@@ -103,39 +106,60 @@ public sealed class QuantizedLinear : Linear
     /// <inheritdoc/>
     protected override void ForwardCore(ReadOnlySpan<float> x, int m, Span<float> y) =>
         QuantOps.Linear(x, m, Weight, Bias, y);
-
-    private float[]? BiasArray => Bias.IsEmpty ? null : Bias.ToArray();
-
-    /// <summary>
-    /// One input row through several layers at once (decode: a layer's q, k and v, or gate and up): y is the
-    /// concatenation of their outputs, bit-identical to one <see cref="Linear.Forward"/> per layer. Returns false (and
-    /// computes nothing) unless every layer is a <see cref="QuantizedLinear"/> over the same input size and quantization
-    /// config, in which case the caller runs the layers one by one.
-    /// </summary>
-    public static bool TryForwardShared(ReadOnlySpan<float> x, ReadOnlySpan<Linear> layers, Span<float> y)
-    {
-        if (layers.IsEmpty || !ShareInputs) return false;
-        var ws = new QuantizedMatrix[layers.Length];
-        var biases = new float[]?[layers.Length];
-        long rows = 0;
-        for (int j = 0; j < layers.Length; j++)
-        {
-            if (layers[j] is not QuantizedLinear q) return false;
-            ws[j] = q.Weight;
-            biases[j] = q._biasCopy ??= q.BiasArray;
-            rows += q.OutFeatures;
-        }
-        if (!QuantOps.CanShareInput(ws)) return false;
-        if (x.Length != layers[0].InFeatures || y.Length != rows)
-            throw new ArgumentException($"{layers[0].Name}: shared forward of {layers.Length} layers got x of {x.Length} and y of {y.Length} elements, expected {layers[0].InFeatures} and {rows}");
-        QuantOps.LinearShared(x, ws, biases, y);
-        return true;
-    }
-
-    private float[]? _biasCopy;
-
-    /// <summary>false makes <see cref="TryForwardShared"/> decline (layers run one by one): for the test that proves both
-    /// give the same logits.</summary>
-    internal static bool ShareInputs { get; set; } = true;
 }
 
+/// <summary>
+/// Several <see cref="QuantizedLinear"/> layers over one input (a layer's q, k and v, or gate and up), run for one input
+/// row as one <see cref="QuantOps.LinearShared"/> call: the row is quantized once and the workers get one hand-off. y is
+/// the concatenation of the layers' outputs, bit-identical to one <see cref="Linear.Forward"/> per layer. Made once per
+/// model layer by <see cref="TryCreate"/>, which declines (null) unless the layers can share their input.
+/// </summary>
+internal sealed class SharedInputLinear
+{
+    private readonly QuantizedMatrix[] _weights;
+    private readonly float[]?[] _biases;
+    private readonly string _name;
+
+    private SharedInputLinear(QuantizedMatrix[] weights, float[]?[] biases, int inFeatures, int outFeatures, string name)
+    {
+        _weights = weights;
+        _biases = biases;
+        _name = name;
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+    }
+
+    /// <summary>Columns of x.</summary>
+    public int InFeatures { get; }
+    /// <summary>Σ of the layers' output features: the length of y.</summary>
+    public int OutFeatures { get; }
+
+    /// <summary>false makes the models run the layers one by one: for the test that proves both give the same logits.</summary>
+    internal static bool Enabled { get; set; } = true;
+
+    /// <summary>The group, or null unless every layer is a <see cref="QuantizedLinear"/> and their weights share columns and
+    /// quantization config (<see cref="QuantOps.CanShareInput"/>).</summary>
+    public static SharedInputLinear? TryCreate(params Linear[] layers)
+    {
+        var weights = new QuantizedMatrix[layers.Length];
+        var biases = new float[]?[layers.Length];
+        int outFeatures = 0;
+        for (int j = 0; j < layers.Length; j++)
+        {
+            if (layers[j] is not QuantizedLinear q) return null;
+            weights[j] = q.Weight;
+            biases[j] = q.BiasArray;
+            outFeatures += q.OutFeatures;
+        }
+        return layers.Length > 0 && QuantOps.CanShareInput(weights)
+            ? new SharedInputLinear(weights, biases, layers[0].InFeatures, outFeatures, string.Join(" + ", layers.Select(l => l.Name))) : null;
+    }
+
+    /// <summary>y[OutFeatures] = the layers' outputs for the one row x[InFeatures], concatenated.</summary>
+    public void Forward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (x.Length != InFeatures || y.Length != OutFeatures)
+            throw new ArgumentException($"{_name}: shared forward got x of {x.Length} and y of {y.Length} elements, expected {InFeatures} and {OutFeatures}");
+        QuantOps.LinearShared(x, _weights, _biases, y);
+    }
+}

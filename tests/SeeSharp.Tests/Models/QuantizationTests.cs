@@ -57,7 +57,7 @@ public class QuantizationTests
         Assert.True(kl <= Tolerances.QuantModel.Idefics2Int4MeanKl, $"int4 mean KL {kl:E3} over {n} positions");
     }
 
-    // Decode steps (one token per step) run q/k/v and gate/up as one shared-input GEMV each (QuantizedLinear.TryForwardShared):
+    // Decode steps (one token per step) run q/k/v and gate/up as one shared-input GEMV each (SharedInputLinear):
     // the logits must be bit-identical to running every projection on its own.
     [Theory]
     [InlineData(Quantization.Int8)]
@@ -84,9 +84,9 @@ public class QuantizationTests
         }
         var shared = Run();
         List<float[]> separate;
-        QuantizedLinear.ShareInputs = false;
+        SharedInputLinear.Enabled = false;
         try { separate = Run(); }
-        finally { QuantizedLinear.ShareInputs = true; }
+        finally { SharedInputLinear.Enabled = true; }
         for (int s = 0; s < shared.Count; s++)
             Assert.True(shared[s].AsSpan().SequenceEqual(separate[s]), $"{q}: decode step {s} logits differ between shared-input and separate projections");
     }

@@ -81,6 +81,7 @@ internal sealed record RopeScaling(string RopeType, double Factor, double LowFre
 internal sealed class LlamaAttention
 {
     private readonly Linear _q, _k, _v, _o;
+    private readonly SharedInputLinear? _qkv;   // q, k, v as one decode GEMV when quantized alike
     private readonly int _layer, _heads, _kvHeads, _headDim, _hidden;
     private readonly RotaryEmbedding _rotary;
 
@@ -97,6 +98,7 @@ internal sealed class LlamaAttention
         _k = Linear.Load(ws.Sub("k_proj"), _hidden, _kvHeads * _headDim, bias);
         _v = Linear.Load(ws.Sub("v_proj"), _hidden, _kvHeads * _headDim, bias);
         _o = Linear.Load(ws.Sub("o_proj"), _heads * _headDim, _hidden, bias);
+        _qkv = SharedInputLinear.TryCreate(_q, _k, _v);
     }
 
     /// <summary>
@@ -108,10 +110,11 @@ internal sealed class LlamaAttention
         var rows = batch * n;
         int qSize = _heads * _headDim, kvSize = _kvHeads * _headDim;
         Span<float> q, k, v;
-        var qkv = rows == 1 ? w.Get("attn.qkv", qSize + 2 * kvSize) : default;
-        if (rows == 1 && QuantizedLinear.TryForwardShared(x, [_q, _k, _v], qkv))
+        if (rows == 1 && _qkv is not null && SharedInputLinear.Enabled)
         {
             // decode: one quantized input row, one hand-off to the workers for all three projections
+            var qkv = w.Get("attn.qkv", _qkv.OutFeatures);
+            _qkv.Forward(x, qkv);
             q = qkv[..qSize];
             k = qkv.Slice(qSize, kvSize);
             v = qkv.Slice(qSize + kvSize, kvSize);
@@ -144,21 +147,24 @@ internal sealed class LlamaAttention
 internal sealed class LlamaMLP
 {
     private readonly Linear _gate, _up, _down;
+    private readonly SharedInputLinear? _gateUp;   // gate and up as one decode GEMV when quantized alike
 
     public LlamaMLP(DecoderSettings config, WeightSource ws)
     {
         _gate = Linear.Load(ws.Sub("gate_proj"), config.HiddenSize, config.IntermediateSize, config.MlpBias);
         _up = Linear.Load(ws.Sub("up_proj"), config.HiddenSize, config.IntermediateSize, config.MlpBias);
         _down = Linear.Load(ws.Sub("down_proj"), config.IntermediateSize, config.HiddenSize, config.MlpBias);
+        _gateUp = SharedInputLinear.TryCreate(_gate, _up);
     }
 
     /// <summary>x [n, hidden] -> y [n, hidden].</summary>
     public void Forward(ReadOnlySpan<float> x, int n, Span<float> y, Workspace w)
     {
         Span<float> gate, up;
-        var both = n == 1 ? w.Get("mlp.gateup", _gate.OutFeatures + _up.OutFeatures) : default;
-        if (n == 1 && QuantizedLinear.TryForwardShared(x, [_gate, _up], both))
+        if (n == 1 && _gateUp is not null && SharedInputLinear.Enabled)
         {
+            var both = w.Get("mlp.gateup", _gateUp.OutFeatures);
+            _gateUp.Forward(x, both);
             gate = both[.._gate.OutFeatures];
             up = both[_gate.OutFeatures..];
         }
